@@ -1,0 +1,79 @@
+//! `switchyard config …`
+
+use crate::config::Paths;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its value (and its default where they differ).
+    Show {
+        /// Print JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one setting, e.g. `config set gateway.port 9000` or
+    /// `config set models."gpt-4*" gemini-2.5-pro` (an empty value removes a mapping).
+    Set {
+        #[arg(value_name = "KEY")]
+        key: String,
+        #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Print where the config file and the database are.
+    Path,
+}
+
+pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
+    match command {
+        ConfigCommand::Show { json } => {
+            let config = super::load_config(paths)?;
+            let entries = config.entries()?;
+            if json {
+                let map: serde_json::Map<String, serde_json::Value> = entries
+                    .into_iter()
+                    .map(|e| {
+                        (
+                            e.key,
+                            serde_json::json!({ "value": e.value, "default": e.default }),
+                        )
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&map)?);
+                return Ok(());
+            }
+            println!("# {}", paths.config_file.display());
+            let mut section = "";
+            for entry in &entries {
+                let (entry_section, name) = entry.key.split_once('.').unwrap_or(("", &entry.key));
+                if entry_section != section {
+                    section = entry_section;
+                    println!("\n[{section}]");
+                }
+                let value = entry.value.as_ref().map(toml_inline).unwrap_or_default();
+                match &entry.default {
+                    Some(default) if Some(default) != entry.value.as_ref() => {
+                        println!("{name} = {value}  # default: {}", toml_inline(default));
+                    }
+                    None => println!("{name} = {value}  # no default"),
+                    _ => println!("{name} = {value}"),
+                }
+            }
+            Ok(())
+        }
+        ConfigCommand::Set { key, value } => {
+            let config = super::load_config(paths)?;
+            let updated = config.with_key_set(&key, &value)?;
+            updated.save(&paths.config_file)?;
+            println!("{key} saved to {}", paths.config_file.display());
+            Ok(())
+        }
+        ConfigCommand::Path => {
+            println!("config:   {}", paths.config_file.display());
+            println!("database: {}", paths.db_file.display());
+            Ok(())
+        }
+    }
+}
+
+fn toml_inline(value: &toml::Value) -> String {
+    value.to_string()
+}

@@ -1,0 +1,71 @@
+//! The commands behind `switchyard …`: their arguments (clap) and what they do.
+//! Each command opens the config and the database itself, runs on its own
+//! tokio runtime, and returns an `anyhow` error that `main` prints.
+
+mod accounts;
+mod config_cmd;
+mod serve;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Paths};
+
+/// Switchyard: a local AI gateway. OpenAI, Anthropic and Gemini clients talk to
+/// it on 127.0.0.1:8045; it forwards each request to one of your accounts.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway without a window (logs to stderr; RUST_LOG sets the level).
+    Serve(serve::ServeArgs),
+    /// Add, list and remove upstream accounts.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// Show and change settings (config.toml).
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let paths = Paths::from_env()?;
+    match cli.command {
+        Some(Command::Serve(args)) => serve::run(&paths, args),
+        None => {
+            // The desktop shell (tray and window) is not built yet: run the
+            // gateway headless, as `switchyard serve` would.
+            eprintln!(
+                "switchyard: the desktop window is not available in this version; running the gateway headless (same as `switchyard serve`)"
+            );
+            serve::run(&paths, serve::ServeArgs::default())
+        }
+        Some(Command::Accounts(command)) => accounts::run(&paths, command),
+        Some(Command::Config(command)) => config_cmd::run(&paths, command),
+    }
+}
+
+fn load_config(paths: &Paths) -> anyhow::Result<Config> {
+    Ok(Config::load_or_init(&paths.config_file)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Logs to stderr; `RUST_LOG` overrides `default_level`.
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

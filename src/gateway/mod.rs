@@ -1,0 +1,203 @@
+//! The HTTP gateway: routes per protocol, access control, per-protocol errors,
+//! and the relay that runs each request against the pool.
+//!
+//! `router(state)` builds the app and `Gateway::start` serves it on a listener
+//! with its background jobs; `switchyard serve`, the desktop app and the tests
+//! all go through these two. Handlers stay thin: translation lives in
+//! `protocol`, account choice in `pool`, upstream calls in `upstream`.
+
+mod access;
+mod error;
+mod extract;
+mod models;
+mod openai;
+mod relay;
+mod sse;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use access::is_loopback_host;
+pub use error::{ErrorKind, Failed, GatewayError, Protocol};
+pub use models::{glob_matches, upstream_model};
+pub use openai::MODEL_HEADER;
+
+use crate::config::Config;
+use crate::pool::Pool;
+use crate::store::{Store, StoreError};
+use crate::upstream::UpstreamError;
+use crate::upstream::google::GoogleClient;
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Live settings: loaded once per request, swapped whole on change.
+    pub config: Arc<ArcSwap<Config>>,
+    pub pool: Arc<Pool>,
+    pub store: Store,
+    pub google: GoogleClient,
+    /// Cancelled when the gateway stops; open streams end with an error event.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error(
+        "cannot listen on {addr}: the port is already in use (is Switchyard already running?); \
+         choose another with --port N or `switchyard config set gateway.port N`"
+    )]
+    PortBusy { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl AppState {
+    /// State over `store`, with the pool loaded from it.
+    pub async fn new(config: Config, store: Store) -> Result<Self, StartError> {
+        let google = GoogleClient::new()?;
+        Self::with_client(config, store, google).await
+    }
+
+    pub async fn with_client(
+        config: Config,
+        store: Store,
+        google: GoogleClient,
+    ) -> Result<Self, StartError> {
+        let pool = Arc::new(Pool::new());
+        let (records, quotas) = store.run(|s| Ok((s.accounts()?, s.quotas()?))).await?;
+        pool.load(&records, &quotas);
+        Ok(Self {
+            config: Arc::new(ArcSwap::from_pointee(config)),
+            pool,
+            store,
+            google,
+            shutdown: CancellationToken::new(),
+        })
+    }
+}
+
+/// The whole HTTP app.
+pub fn router(state: AppState) -> Router {
+    let max_body_bytes = usize::try_from(
+        state
+            .config
+            .load()
+            .gateway
+            .max_body_mb
+            .saturating_mul(1024 * 1024),
+    )
+    .unwrap_or(usize::MAX);
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/models", get(openai::list_models))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    axum::Json(json!({ "status": "ok", "version": crate::VERSION })).into_response()
+}
+
+async fn not_found(request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    GatewayError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        ErrorKind::NotFound,
+        format!("no route for {} {path}", request.method()),
+    )
+    .with_code("unknown_route")
+    .in_protocol(Protocol::for_path(&path))
+    .into_response()
+}
+
+/// A random id for responses (`chatcmpl-…`).
+pub fn request_id() -> String {
+    use rand::Rng;
+    let bytes: [u8; 12] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Binds the gateway's listener, with an error that says what to do when the
+/// port is taken.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortBusy { addr }
+        } else {
+            StartError::Bind { addr, source }
+        }
+    })
+}
+
+/// A running gateway: the server and its background jobs.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    state: AppState,
+    tasks: TaskTracker,
+}
+
+/// How long open connections get to finish after a stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+impl Gateway {
+    /// Serves `router(state)` on `listener` and starts the background jobs.
+    pub fn start(state: AppState, listener: TcpListener) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let tasks = TaskTracker::new();
+        let app = router(state.clone());
+        let shutdown = state.shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.cancelled_owned());
+            if let Err(error) = served.await {
+                tracing::error!(%error, "the gateway server stopped with an error");
+            }
+        });
+        crate::jobs::spawn(&state, &tasks);
+        tasks.close();
+        Ok(Self { addr, state, tasks })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, ends open streams with an error event, waits for the
+    /// jobs, and frees the port.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        if tokio::time::timeout(STOP_GRACE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close within {STOP_GRACE:?}");
+        }
+    }
+}

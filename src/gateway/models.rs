@@ -1,0 +1,119 @@
+//! Which upstream model serves a client's model name: the user's `[models]`
+//! table first (exact names, then the longest matching glob), then built-in
+//! defaults for Claude and GPT family names; anything else passes through.
+
+use std::collections::BTreeMap;
+
+/// Built-in mappings for names that are not Gemini models. Checked after the
+/// user's table, in order.
+const DEFAULT_MAPPINGS: &[(&str, &str)] = &[
+    ("claude-*haiku*", "gemini-2.5-flash"),
+    ("claude-*", "gemini-2.5-pro"),
+    ("gpt-*mini*", "gemini-2.5-flash"),
+    ("gpt-*nano*", "gemini-2.5-flash"),
+    ("gpt-*", "gemini-2.5-pro"),
+    ("o1*", "gemini-2.5-pro"),
+    ("o3*", "gemini-2.5-pro"),
+    ("o4*", "gemini-2.5-pro"),
+];
+
+/// Models listed when no account has reported its models yet.
+pub const KNOWN_MODELS: &[&str] = &[
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.5-pro",
+    "gemini-3-flash-preview",
+    "gemini-3-pro-preview",
+];
+
+/// The upstream model for `requested` (a `models/` prefix is dropped).
+pub fn upstream_model(mappings: &BTreeMap<String, String>, requested: &str) -> String {
+    let requested = requested.strip_prefix("models/").unwrap_or(requested);
+    if let Some(target) = mappings.get(requested) {
+        return target.clone();
+    }
+    let user_glob = mappings
+        .iter()
+        .filter(|(pattern, _)| glob_matches(pattern, requested))
+        .max_by_key(|(pattern, _)| pattern.len())
+        .map(|(_, target)| target.clone());
+    if let Some(target) = user_glob {
+        return target;
+    }
+    DEFAULT_MAPPINGS
+        .iter()
+        .find(|(pattern, _)| glob_matches(pattern, requested))
+        .map(|(_, target)| (*target).to_owned())
+        .unwrap_or_else(|| requested.to_owned())
+}
+
+/// `*` matches any run of characters, `?` any one; case-insensitive.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            backtrack = Some((p, t));
+            p += 1;
+        } else if let Some((star, matched)) = backtrack {
+            p = star + 1;
+            t = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("gpt-4*", "gpt-4o"));
+        assert!(glob_matches("gpt-4*", "GPT-4"));
+        assert!(glob_matches("*sonnet*", "claude-sonnet-4-5"));
+        assert!(glob_matches("o?-mini", "o3-mini"));
+        assert!(!glob_matches("gpt-4*", "gpt-5"));
+        assert!(!glob_matches("o?-mini", "o3-mini-high"));
+        assert!(glob_matches("*", ""));
+    }
+
+    #[test]
+    fn user_table_then_defaults_then_passthrough() {
+        let mut table = BTreeMap::new();
+        table.insert("gpt-4*".to_owned(), "gemini-2.5-flash".to_owned());
+        table.insert(
+            "gpt-4o-special".to_owned(),
+            "gemini-3-pro-preview".to_owned(),
+        );
+        table.insert("gpt-4o*".to_owned(), "gemini-2.5-pro".to_owned());
+        assert_eq!(
+            upstream_model(&table, "gpt-4o-special"),
+            "gemini-3-pro-preview"
+        );
+        assert_eq!(upstream_model(&table, "gpt-4o-mini"), "gemini-2.5-pro");
+        assert_eq!(upstream_model(&table, "gpt-4.1"), "gemini-2.5-flash");
+        assert_eq!(upstream_model(&table, "gpt-5-mini"), "gemini-2.5-flash");
+        assert_eq!(upstream_model(&table, "claude-opus-5-5"), "gemini-2.5-pro");
+        assert_eq!(
+            upstream_model(&table, "claude-haiku-5-5"),
+            "gemini-2.5-flash"
+        );
+        assert_eq!(
+            upstream_model(&table, "models/gemini-3.8-flash"),
+            "gemini-3.8-flash"
+        );
+        assert_eq!(
+            upstream_model(&BTreeMap::new(), "gemini-2.5-pro"),
+            "gemini-2.5-pro"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Each step runs
+//! in its own transaction; a database newer than this binary is refused rather
+//! than touched.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Step N brings the schema from version N to N + 1. Append only; never edit a
+/// step that has shipped.
+const STEPS: &[&str] = &[
+    // 0 → 1: accounts and their quotas.
+    r#"
+    CREATE TABLE accounts (
+        id                INTEGER PRIMARY KEY,
+        email             TEXT NOT NULL,
+        upstream          TEXT NOT NULL DEFAULT 'google',
+        oauth_client      TEXT NOT NULL,
+        refresh_token     TEXT NOT NULL,
+        access_token      TEXT,
+        access_expires_at INTEGER,
+        project_id        TEXT,
+        tier              TEXT,
+        status            TEXT NOT NULL DEFAULT 'active',
+        status_reason     TEXT,
+        created_at        INTEGER NOT NULL,
+        last_used_at      INTEGER,
+        UNIQUE (upstream, email)
+    );
+    CREATE TABLE quotas (
+        account_id         INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        model              TEXT NOT NULL,
+        remaining_fraction REAL,
+        reset_at           INTEGER,
+        updated_at         INTEGER NOT NULL,
+        PRIMARY KEY (account_id, model)
+    );
+    "#,
+];
+
+pub fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let known = STEPS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            known,
+        });
+    }
+    for (version, sql) in STEPS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_schemas() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, Path::new(":memory:")).unwrap();
+        apply(&mut conn, Path::new(":memory:")).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, STEPS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = apply(&mut conn, Path::new("x.db")).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    }
+}

@@ -1,0 +1,529 @@
+//! Code Assist methods: account set-up (`loadCodeAssist`, `onboardUser` and its
+//! operation), quotas (`retrieveUserQuota`), and generation, whole or streamed.
+//! Requests go out in Code Assist's envelope; answers are unwrapped from it.
+
+use std::pin::Pin;
+
+use eventsource_stream::Eventsource;
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::GoogleClient;
+use super::error::status_error;
+use crate::config::{GoogleConfig, OAuthClientProfile};
+use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
+use crate::secret::Secret;
+use crate::store::{QuotaRecord, now_unix};
+use crate::upstream::UpstreamError;
+
+/// What set-up found out about an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSetup {
+    pub project_id: String,
+    pub tier: String,
+}
+
+/// The upstream's answer to a streamed request: one unwrapped response per event.
+pub type StreamChunks =
+    Pin<Box<dyn Stream<Item = Result<GenerateContentResponse, UpstreamError>> + Send>>;
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    model: &'a str,
+    project: &'a str,
+    user_prompt_id: &'a str,
+    request: &'a GenerateContentRequest,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Wrapped {
+    #[serde(default)]
+    response: Option<GenerateContentResponse>,
+    #[serde(default)]
+    trace_id: Option<String>,
+}
+
+impl Wrapped {
+    fn unwrap_response(self) -> GenerateContentResponse {
+        let mut response = self.response.unwrap_or_default();
+        if response.response_id.is_none() {
+            response.response_id = self.trace_id;
+        }
+        response
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct LoadCodeAssistResponse {
+    #[serde(default)]
+    current_tier: Option<Tier>,
+    #[serde(default)]
+    allowed_tiers: Vec<Tier>,
+    #[serde(default)]
+    ineligible_tiers: Vec<IneligibleTier>,
+    #[serde(default)]
+    cloudaicompanion_project: Option<String>,
+    #[serde(default)]
+    paid_tier: Option<Tier>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Tier {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    is_default: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct IneligibleTier {
+    #[serde(default)]
+    reason_code: Option<String>,
+    #[serde(default)]
+    reason_message: Option<String>,
+    #[serde(default)]
+    validation_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Operation {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    done: bool,
+    #[serde(default)]
+    response: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+fn method_url(google: &GoogleConfig, method: &str) -> String {
+    format!(
+        "{}/v1internal:{method}",
+        google.code_assist_url.trim_end_matches('/')
+    )
+}
+
+fn random_id() -> String {
+    use rand::Rng;
+    let bytes: [u8; 12] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl GoogleClient {
+    fn code_assist_post(
+        &self,
+        url: String,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        model: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .post(url)
+            .bearer_auth(access_token.expose())
+            .header(reqwest::header::USER_AGENT, profile.user_agent_for(model))
+    }
+
+    async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<T, UpstreamError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(e, &format!("{what} failed")))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(e, &format!("{what} failed")))?;
+        if !status.is_success() {
+            return Err(status_error(
+                status,
+                &headers,
+                &String::from_utf8_lossy(&body),
+            ));
+        }
+        serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("{what}: {e}")))
+    }
+
+    fn client_metadata(profile: &OAuthClientProfile, project: Option<&str>) -> Value {
+        let mut metadata = json!({
+            "ideType": profile.ide_type,
+            "platform": "PLATFORM_UNSPECIFIED",
+            "pluginType": "GEMINI",
+        });
+        if let Some(project) = project {
+            metadata["duetProject"] = json!(project);
+        }
+        metadata
+    }
+
+    /// Finds the account's Code Assist project and tier, onboarding it when it
+    /// has none yet. `project` is the user's own Cloud project, if any.
+    pub async fn setup_account(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        project: Option<&str>,
+    ) -> Result<AccountSetup, UpstreamError> {
+        let mut body = json!({ "metadata": Self::client_metadata(profile, project) });
+        if let Some(project) = project {
+            body["cloudaicompanionProject"] = json!(project);
+        }
+        let request = self
+            .code_assist_post(
+                method_url(google, "loadCodeAssist"),
+                profile,
+                access_token,
+                "",
+            )
+            .json(&body);
+        let loaded: LoadCodeAssistResponse = self.call_json(request, "loadCodeAssist").await?;
+
+        if let Some(current) = &loaded.current_tier {
+            let project_id = loaded
+                .cloudaicompanion_project
+                .clone()
+                .or_else(|| project.map(str::to_owned))
+                .ok_or_else(|| no_project_error(&loaded.ineligible_tiers))?;
+            let tier = loaded
+                .paid_tier
+                .as_ref()
+                .and_then(|t| t.id.clone())
+                .or_else(|| current.id.clone())
+                .unwrap_or_else(|| "standard-tier".to_owned());
+            return Ok(AccountSetup { project_id, tier });
+        }
+
+        if let Some(validation) = loaded.ineligible_tiers.iter().find(|t| {
+            t.reason_code.as_deref() == Some("VALIDATION_REQUIRED") && t.validation_url.is_some()
+        }) {
+            return Err(UpstreamError::Setup {
+                message: format!(
+                    "Google asks to verify this account before use: {}",
+                    validation
+                        .reason_message
+                        .as_deref()
+                        .unwrap_or("open the link to verify")
+                ),
+                link: validation.validation_url.clone(),
+            });
+        }
+
+        let tier_id = loaded
+            .allowed_tiers
+            .iter()
+            .find(|t| t.is_default)
+            .and_then(|t| t.id.clone())
+            .unwrap_or_else(|| "legacy-tier".to_owned());
+        // The free tier runs on a Google-managed project; sending one fails.
+        let onboard_project = if tier_id == "free-tier" {
+            None
+        } else {
+            project
+        };
+        if tier_id != "free-tier" && onboard_project.is_none() {
+            return Err(no_project_error(&loaded.ineligible_tiers));
+        }
+        let mut body = json!({
+            "tierId": tier_id,
+            "metadata": Self::client_metadata(profile, onboard_project),
+        });
+        if let Some(project) = onboard_project {
+            body["cloudaicompanionProject"] = json!(project);
+        }
+        let request = self
+            .code_assist_post(method_url(google, "onboardUser"), profile, access_token, "")
+            .json(&body);
+        let mut operation: Operation = self.call_json(request, "onboardUser").await?;
+        let deadline = tokio::time::Instant::now() + self.onboard_deadline;
+        while !operation.done {
+            let Some(name) = operation.name.clone() else {
+                return Err(UpstreamError::Decode(
+                    "onboardUser returned an unfinished operation without a name".to_owned(),
+                ));
+            };
+            if tokio::time::Instant::now() + self.onboard_poll_interval > deadline {
+                return Err(UpstreamError::Transport {
+                    message: format!(
+                        "onboarding did not finish within {} s; try again later",
+                        self.onboard_deadline.as_secs()
+                    ),
+                    timeout: true,
+                });
+            }
+            tokio::time::sleep(self.onboard_poll_interval).await;
+            let url = format!(
+                "{}/v1internal/{name}",
+                google.code_assist_url.trim_end_matches('/')
+            );
+            let request = self
+                .http
+                .get(url)
+                .bearer_auth(access_token.expose())
+                .header(reqwest::header::USER_AGENT, profile.user_agent_for(""));
+            operation = self.call_json(request, "onboarding operation").await?;
+        }
+        if let Some(error) = operation.error {
+            return Err(UpstreamError::Setup {
+                message: format!(
+                    "onboarding failed: {}",
+                    error
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no reason given")
+                ),
+                link: None,
+            });
+        }
+        let project_id = operation
+            .response
+            .as_ref()
+            .and_then(|r| r.get("cloudaicompanionProject"))
+            .and_then(|p| p.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| project.map(str::to_owned))
+            .ok_or_else(|| no_project_error(&loaded.ineligible_tiers))?;
+        Ok(AccountSetup {
+            project_id,
+            tier: tier_id,
+        })
+    }
+
+    /// The account's remaining quota per model.
+    pub async fn user_quota(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        project: &str,
+    ) -> Result<Vec<QuotaRecord>, UpstreamError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Bucket {
+            #[serde(default)]
+            model_id: Option<String>,
+            #[serde(default)]
+            remaining_fraction: Option<f64>,
+            #[serde(default)]
+            reset_time: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Quota {
+            #[serde(default)]
+            buckets: Vec<Bucket>,
+        }
+        let request = self
+            .code_assist_post(
+                method_url(google, "retrieveUserQuota"),
+                profile,
+                access_token,
+                "",
+            )
+            .json(&json!({ "project": project }));
+        let quota: Quota = self.call_json(request, "retrieveUserQuota").await?;
+        let now = now_unix();
+        let mut records: Vec<QuotaRecord> = quota
+            .buckets
+            .into_iter()
+            .filter_map(|b| {
+                Some(QuotaRecord {
+                    model: b.model_id?,
+                    remaining_fraction: b.remaining_fraction,
+                    reset_at: b
+                        .reset_time
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.timestamp()),
+                    updated_at: now,
+                })
+            })
+            .collect();
+        records.sort_by(|a, b| a.model.cmp(&b.model));
+        records.dedup_by(|a, b| a.model == b.model);
+        Ok(records)
+    }
+
+    fn generate_request(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        target: &Target<'_>,
+        method: &str,
+    ) -> reqwest::RequestBuilder {
+        let prompt_id = random_id();
+        let envelope = Envelope {
+            model: target.model,
+            project: target.project,
+            user_prompt_id: &prompt_id,
+            request: target.request,
+        };
+        self.code_assist_post(
+            method_url(google, method),
+            profile,
+            access_token,
+            target.model,
+        )
+        .json(&envelope)
+    }
+
+    /// `generateContent`: the whole answer at once.
+    pub async fn generate(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        target: &Target<'_>,
+    ) -> Result<GenerateContentResponse, UpstreamError> {
+        let request = self
+            .generate_request(google, profile, access_token, target, "generateContent")
+            .timeout(target.timeout);
+        let wrapped: Wrapped = self.call_json(request, "generateContent").await?;
+        Ok(wrapped.unwrap_response())
+    }
+
+    /// `streamGenerateContent?alt=sse`: resolves once the upstream accepted the
+    /// request (so an error status is still a plain error), then yields each
+    /// event as it arrives.
+    pub async fn stream(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        target: &Target<'_>,
+    ) -> Result<StreamChunks, UpstreamError> {
+        let request = self
+            .generate_request(
+                google,
+                profile,
+                access_token,
+                target,
+                "streamGenerateContent?alt=sse",
+            )
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        let response = tokio::time::timeout(target.timeout, request.send())
+            .await
+            .map_err(|_| UpstreamError::Transport {
+                message: format!(
+                    "streamGenerateContent: no answer within {} s",
+                    target.timeout.as_secs()
+                ),
+                timeout: true,
+            })?
+            .map_err(|e| UpstreamError::from_reqwest(e, "streamGenerateContent failed"))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            return Err(status_error(status, &headers, &body));
+        }
+        let idle_timeout = target.timeout;
+        let events = response.bytes_stream().eventsource();
+        let chunks = events.filter_map(|event| async move {
+            match event {
+                Ok(event) => {
+                    let data = event.data.trim();
+                    if data.is_empty() || data == "[DONE]" {
+                        return None;
+                    }
+                    match serde_json::from_str::<Wrapped>(data) {
+                        Ok(wrapped) => Some(Ok(wrapped.unwrap_response())),
+                        Err(e) => {
+                            if let Some(error) = super::GoogleApiError::parse(data) {
+                                return Some(Err(UpstreamError::Status {
+                                    status: error.code.unwrap_or(500),
+                                    message: error.message,
+                                    retry_after: None,
+                                    google_status: error.status,
+                                    details: error.details,
+                                }));
+                            }
+                            // Gemini CLI skips malformed chunks too; the content is
+                            // not logged (it is the user's conversation).
+                            tracing::warn!(error = %e, "skipping a malformed upstream stream event");
+                            None
+                        }
+                    }
+                }
+                Err(e) => Some(Err(UpstreamError::Transport {
+                    message: format!("the upstream stream broke off: {e}"),
+                    timeout: false,
+                })),
+            }
+        });
+        Ok(Box::pin(with_idle_timeout(chunks, idle_timeout)))
+    }
+}
+
+/// Ends a stream with a timeout error when no item arrives for `idle`.
+fn with_idle_timeout<S>(
+    stream: S,
+    idle: std::time::Duration,
+) -> impl Stream<Item = Result<GenerateContentResponse, UpstreamError>>
+where
+    S: Stream<Item = Result<GenerateContentResponse, UpstreamError>> + Send,
+{
+    futures::stream::unfold(
+        (Box::pin(stream), false),
+        move |(mut stream, failed)| async move {
+            if failed {
+                return None;
+            }
+            match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(item)) => {
+                    let failed = item.is_err();
+                    Some((item, (stream, failed)))
+                }
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(UpstreamError::Transport {
+                        message: format!("the upstream sent nothing for {} s", idle.as_secs()),
+                        timeout: true,
+                    }),
+                    (stream, true),
+                )),
+            }
+        },
+    )
+}
+
+/// What to generate, and where.
+pub struct Target<'a> {
+    pub model: &'a str,
+    pub project: &'a str,
+    pub request: &'a GenerateContentRequest,
+    pub timeout: std::time::Duration,
+}
+
+fn no_project_error(ineligible: &[IneligibleTier]) -> UpstreamError {
+    let reasons: Vec<&str> = ineligible
+        .iter()
+        .filter_map(|t| t.reason_message.as_deref())
+        .collect();
+    if reasons.is_empty() {
+        UpstreamError::Setup {
+            message:
+                "this account needs a Google Cloud project: add it again with --project PROJECT_ID"
+                    .to_owned(),
+            link: Some("https://goo.gle/gemini-cli-auth-docs#workspace-gca".to_owned()),
+        }
+    } else {
+        UpstreamError::Setup {
+            message: format!(
+                "this account cannot use Code Assist: {}",
+                reasons.join(", ")
+            ),
+            link: None,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Google accounts through the Code Assist API (`v1internal`), the upstream
+//! Gemini CLI uses: OAuth refresh and sign-in, account set-up (project and
+//! tier), quotas, and `generateContent` / `streamGenerateContent`.
+//!
+//! Every URL comes from `[google]` in the config, so tests point them at a mock.
+
+mod code_assist;
+mod credentials;
+mod error;
+mod oauth;
+
+use std::time::Duration;
+
+pub use code_assist::{AccountSetup, StreamChunks, Target};
+pub use credentials::{REFRESH_MARGIN_SECS, TokenOutcome, access_token};
+pub use error::GoogleApiError;
+pub use oauth::{AuthorizationRequest, TokenGrant, authorization_url};
+
+use super::UpstreamError;
+
+/// An HTTP client for Google's endpoints. Cheap to clone: connections are pooled.
+#[derive(Clone)]
+pub struct GoogleClient {
+    http: reqwest::Client,
+    /// How long to wait between polls of an `onboardUser` operation.
+    pub onboard_poll_interval: Duration,
+    /// How long onboarding may take in all.
+    pub onboard_deadline: Duration,
+}
+
+impl GoogleClient {
+    pub fn new() -> Result<Self, UpstreamError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| UpstreamError::from_reqwest(e, "cannot start the HTTP client"))?;
+        Ok(Self {
+            http,
+            onboard_poll_interval: Duration::from_secs(5),
+            onboard_deadline: Duration::from_secs(180),
+        })
+    }
+}

@@ -1,0 +1,570 @@
+//! Test support: a mock of Google's OAuth and Code Assist endpoints on
+//! 127.0.0.1:0, and helpers to run the gateway (in process or as the real
+//! binary) against it.
+//!
+//! The mock keeps a small world: refresh tokens it knows (each an account with
+//! an email and a project), the access tokens it issued, and a script of
+//! answers for the generate endpoints. It records every generate request it
+//! received, so tests can assert on what the gateway sent upstream.
+// Each test binary uses a different part of this module, and test support
+// may panic: a failed set-up is a failed test.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::result_large_err
+)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use switchyard::config::Config;
+use switchyard::gateway::{AppState, Gateway};
+use switchyard::store::{NewAccount, Store};
+use switchyard::upstream::google::GoogleClient;
+
+/// An account the mock knows by its refresh token.
+#[derive(Clone, Debug)]
+pub struct MockAccount {
+    pub email: String,
+    pub project: String,
+    /// Whether `loadCodeAssist` reports a current tier (else the gateway must onboard).
+    pub onboarded: bool,
+}
+
+/// A scripted answer for the next generate call.
+pub enum Scripted {
+    /// An error status with a Google-style body.
+    Error(u16, Value),
+    /// A whole (unwrapped) `GenerateContentResponse`; for stream calls, sent as one event.
+    Answer(Value),
+    /// Stream events (unwrapped responses). `then_drop` breaks the connection
+    /// after them instead of ending cleanly.
+    Stream { chunks: Vec<Value>, then_drop: bool },
+    /// Sends `first`, waits until the gate is opened, then sends `rest`.
+    Gated {
+        first: Vec<Value>,
+        gate: Arc<Notify>,
+        rest: Vec<Value>,
+    },
+}
+
+/// One generate request as the mock received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    pub access_token: String,
+    pub email: String,
+    pub body: Value,
+    pub user_agent: String,
+}
+
+#[derive(Default)]
+struct World {
+    accounts: HashMap<String, MockAccount>,
+    /// access token → (email, expires at in Unix seconds)
+    issued: HashMap<String, (String, i64)>,
+    revoked: HashSet<String>,
+    next_token: u64,
+    token_lifetime_secs: i64,
+    refreshes: usize,
+    script: VecDeque<Scripted>,
+    received: Vec<Received>,
+    operations: HashMap<String, String>,
+}
+
+#[derive(Clone, Default)]
+pub struct MockGoogle {
+    world: Arc<Mutex<World>>,
+}
+
+pub struct RunningMock {
+    pub addr: SocketAddr,
+    pub mock: MockGoogle,
+}
+
+impl RunningMock {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A config whose `[google]` URLs all point at this mock.
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        config.google.code_assist_url = self.url();
+        config.google.oauth_auth_url = format!("{}/o/oauth2/v2/auth", self.url());
+        config.google.oauth_token_url = format!("{}/token", self.url());
+        config.google.userinfo_url = format!("{}/oauth2/v2/userinfo", self.url());
+        config.gateway.api_key = "sk-test-key-0123456789".to_owned();
+        config
+    }
+
+    /// The same as TOML, for the real binary's `SWITCHYARD_HOME`.
+    pub fn config_toml(&self) -> String {
+        self.config().to_toml().unwrap()
+    }
+}
+
+impl MockGoogle {
+    pub async fn start() -> RunningMock {
+        let mock = MockGoogle::default();
+        mock.world.lock().token_lifetime_secs = 3600;
+        let app = Router::new()
+            .route("/token", post(token))
+            .route("/oauth2/v2/userinfo", get(userinfo))
+            .route("/v1internal:loadCodeAssist", post(load_code_assist))
+            .route("/v1internal:onboardUser", post(onboard_user))
+            .route("/v1internal/operations/{id}", get(operation))
+            .route("/v1internal:retrieveUserQuota", post(quota))
+            .route("/v1internal:generateContent", post(generate))
+            .route("/v1internal:streamGenerateContent", post(stream_generate))
+            .with_state(mock.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        RunningMock { addr, mock }
+    }
+
+    pub fn add_account(&self, refresh_token: &str, email: &str, onboarded: bool) {
+        self.world.lock().accounts.insert(
+            refresh_token.to_owned(),
+            MockAccount {
+                email: email.to_owned(),
+                project: format!("project-{}", email.split('@').next().unwrap_or("x")),
+                onboarded,
+            },
+        );
+    }
+
+    pub fn set_token_lifetime(&self, secs: i64) {
+        self.world.lock().token_lifetime_secs = secs;
+    }
+
+    /// Makes every access token issued so far answer 401.
+    pub fn revoke_access_tokens(&self) {
+        let mut world = self.world.lock();
+        let issued: Vec<String> = world.issued.keys().cloned().collect();
+        world.revoked.extend(issued);
+    }
+
+    /// Forgets a refresh token: refreshing it answers `invalid_grant`.
+    pub fn revoke_refresh_token(&self, refresh_token: &str) {
+        self.world.lock().accounts.remove(refresh_token);
+    }
+
+    pub fn script(&self, answer: Scripted) {
+        self.world.lock().script.push_back(answer);
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.world.lock().refreshes
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.world.lock().received.clone()
+    }
+
+    fn account_for(&self, headers: &HeaderMap) -> Result<(String, MockAccount), Response> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .to_owned();
+        let world = self.world.lock();
+        let now = switchyard::store::now_unix();
+        let valid = world
+            .issued
+            .get(&token)
+            .filter(|(_, expires)| *expires > now)
+            .filter(|_| !world.revoked.contains(&token));
+        let Some((email, _)) = valid else {
+            return Err(google_error(
+                401,
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials.",
+            ));
+        };
+        let account = world
+            .accounts
+            .values()
+            .find(|a| &a.email == email)
+            .cloned()
+            .ok_or_else(|| google_error(401, "UNAUTHENTICATED", "unknown account"))?;
+        Ok((token, account))
+    }
+}
+
+pub fn google_error(code: u16, status: &str, message: &str) -> Response {
+    (
+        StatusCode::from_u16(code).unwrap(),
+        Json(json!({"error": {"code": code, "message": message, "status": status}})),
+    )
+        .into_response()
+}
+
+async fn token(
+    State(mock): State<MockGoogle>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let mut world = mock.world.lock();
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unsupported_grant_type"})),
+        )
+            .into_response();
+    }
+    if form.get("client_id").is_none_or(|c| c.is_empty()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let refresh = form.get("refresh_token").cloned().unwrap_or_default();
+    let Some(account) = world.accounts.get(&refresh).cloned() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."})),
+        )
+            .into_response();
+    };
+    world.next_token += 1;
+    world.refreshes += 1;
+    let access = format!("ya29.mock-{}", world.next_token);
+    let lifetime = world.token_lifetime_secs;
+    world.issued.insert(
+        access.clone(),
+        (account.email, switchyard::store::now_unix() + lifetime),
+    );
+    Json(json!({"access_token": access, "expires_in": lifetime, "token_type": "Bearer", "scope": "x"})).into_response()
+}
+
+async fn userinfo(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
+    match mock.account_for(&headers) {
+        Ok((_, account)) => {
+            Json(json!({"email": account.email, "verified_email": true})).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+async fn load_code_assist(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
+    let (_, account) = match mock.account_for(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if account.onboarded {
+        Json(
+            json!({"currentTier": {"id": "free-tier", "name": "Gemini Code Assist for individuals"},
+                    "cloudaicompanionProject": account.project}),
+        )
+        .into_response()
+    } else {
+        Json(json!({"allowedTiers": [{"id": "free-tier", "isDefault": true}, {"id": "standard-tier"}]})).into_response()
+    }
+}
+
+async fn onboard_user(
+    State(mock): State<MockGoogle>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let (_, account) = match mock.account_for(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if body.get("tierId").and_then(Value::as_str) != Some("free-tier")
+        || body.get("cloudaicompanionProject").is_some()
+    {
+        return google_error(400, "FAILED_PRECONDITION", "Precondition Failed");
+    }
+    let mut world = mock.world.lock();
+    let name = format!("operations/onboard-{}", world.operations.len() + 1);
+    world.operations.insert(name.clone(), account.email.clone());
+    Json(json!({"name": name, "done": false})).into_response()
+}
+
+async fn operation(
+    State(mock): State<MockGoogle>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(response) = mock.account_for(&headers) {
+        return response;
+    }
+    let mut world = mock.world.lock();
+    let Some(email) = world.operations.get(&format!("operations/{id}")).cloned() else {
+        return google_error(404, "NOT_FOUND", "no such operation");
+    };
+    let account = world
+        .accounts
+        .values_mut()
+        .find(|a| a.email == email)
+        .unwrap();
+    account.onboarded = true;
+    Json(json!({"name": format!("operations/{id}"), "done": true,
+                "response": {"cloudaicompanionProject": {"id": account.project, "name": account.project}}}))
+    .into_response()
+}
+
+async fn quota(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
+    if let Err(response) = mock.account_for(&headers) {
+        return response;
+    }
+    Json(json!({"buckets": [
+        {"modelId": "gemini-2.5-pro", "remainingFraction": 0.75, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"},
+        {"modelId": "gemini-2.5-flash", "remainingFraction": 1.0, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"}
+    ]}))
+    .into_response()
+}
+
+fn record(
+    mock: &MockGoogle,
+    method: &str,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<Option<Scripted>, Response> {
+    let (token, account) = mock.account_for(headers)?;
+    if body.get("project").and_then(Value::as_str) != Some(account.project.as_str()) {
+        return Err(google_error(403, "PERMISSION_DENIED", "wrong project"));
+    }
+    let mut world = mock.world.lock();
+    world.received.push(Received {
+        method: method.to_owned(),
+        access_token: token,
+        email: account.email,
+        body: body.clone(),
+        user_agent: headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    });
+    Ok(world.script.pop_front())
+}
+
+/// The default answer: echoes the last user text.
+fn echo_answer(body: &Value) -> Value {
+    let last_text = body["request"]["contents"]
+        .as_array()
+        .and_then(|c| c.last())
+        .and_then(|c| c["parts"].as_array())
+        .and_then(|p| p.iter().rev().find_map(|p| p["text"].as_str()))
+        .unwrap_or("")
+        .to_owned();
+    json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": format!("echo: {last_text}")}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 11, "candidatesTokenCount": 5, "totalTokenCount": 16},
+        "modelVersion": body["model"].clone()
+    })
+}
+
+fn wrap(response: &Value) -> Value {
+    json!({"response": response, "traceId": "trace-1"})
+}
+
+async fn generate(
+    State(mock): State<MockGoogle>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    match record(&mock, "generateContent", &headers, &body) {
+        Err(response) => response,
+        Ok(None) => Json(wrap(&echo_answer(&body))).into_response(),
+        Ok(Some(Scripted::Error(code, error))) => {
+            (StatusCode::from_u16(code).unwrap(), Json(error)).into_response()
+        }
+        Ok(Some(Scripted::Answer(answer))) => Json(wrap(&answer)).into_response(),
+        Ok(Some(_)) => google_error(
+            500,
+            "INTERNAL",
+            "a stream was scripted for a non-stream call",
+        ),
+    }
+}
+
+fn sse_event(response: &Value) -> Bytes {
+    Bytes::from(format!("data: {}\r\n\r\n", wrap(response)))
+}
+
+async fn stream_generate(
+    State(mock): State<MockGoogle>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let scripted = match record(&mock, "streamGenerateContent", &headers, &body) {
+        Err(response) => return response,
+        Ok(scripted) => scripted,
+    };
+    let (events, then_drop, gate, rest) = match scripted {
+        None => {
+            // Split the echo into two events, as the real upstream streams.
+            let answer = echo_answer(&body);
+            let text = answer["candidates"][0]["content"]["parts"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let (a, b) = text.split_at(text.len() / 2);
+            let first =
+                json!({"candidates": [{"content": {"role": "model", "parts": [{"text": a}]}}]});
+            let mut second = answer.clone();
+            second["candidates"][0]["content"]["parts"][0]["text"] = json!(b);
+            (vec![first, second], false, None, Vec::new())
+        }
+        Some(Scripted::Error(code, error)) => {
+            return (StatusCode::from_u16(code).unwrap(), Json(error)).into_response();
+        }
+        Some(Scripted::Answer(answer)) => (vec![answer], false, None, Vec::new()),
+        Some(Scripted::Stream { chunks, then_drop }) => (chunks, then_drop, None, Vec::new()),
+        Some(Scripted::Gated { first, gate, rest }) => (first, false, Some(gate), rest),
+    };
+    let body_stream = async_stream_body(events, then_drop, gate, rest);
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(body_stream))
+        .unwrap()
+}
+
+fn async_stream_body(
+    events: Vec<Value>,
+    then_drop: bool,
+    gate: Option<Arc<Notify>>,
+    rest: Vec<Value>,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    tokio::spawn(async move {
+        for event in &events {
+            if sender.send(Ok(sse_event(event))).await.is_err() {
+                return;
+            }
+        }
+        if let Some(gate) = gate {
+            gate.notified().await;
+            for event in &rest {
+                if sender.send(Ok(sse_event(event))).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if then_drop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = sender
+                .send(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "mock drops the connection",
+                )))
+                .await;
+        }
+    });
+    tokio_stream_from(receiver)
+}
+
+fn tokio_stream_from(
+    mut receiver: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+/// A gateway served in this process, over a store in a temp folder.
+pub struct TestGateway {
+    pub gateway: Gateway,
+    pub store: Store,
+    pub home: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+impl TestGateway {
+    pub async fn start(config: Config) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::open(&home.path().join("switchyard.db")).unwrap();
+        Self::start_with_store(config, store, home).await
+    }
+
+    pub async fn start_with_store(config: Config, store: Store, home: tempfile::TempDir) -> Self {
+        let mut google = GoogleClient::new().unwrap();
+        google.onboard_poll_interval = Duration::from_millis(10);
+        let state = AppState::with_client(config, store.clone(), google)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gateway = Gateway::start(state, listener).unwrap();
+        Self {
+            gateway,
+            store,
+            home,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway.addr)
+    }
+
+    /// Adds an account straight into the store and the pool, as if signed in.
+    pub async fn add_account(&self, refresh_token: &str, email: &str, project: &str) -> i64 {
+        let account = NewAccount {
+            email: email.to_owned(),
+            upstream: "google".to_owned(),
+            oauth_client: "gemini-cli".to_owned(),
+            refresh_token: switchyard::secret::Secret::new(refresh_token),
+            access_token: None,
+            access_expires_at: None,
+            project_id: Some(project.to_owned()),
+            tier: Some("free-tier".to_owned()),
+        };
+        let id = self.store.upsert_account(&account).unwrap().id;
+        let state = self.gateway.state();
+        state.pool.load(
+            &self.store.accounts().unwrap(),
+            &self.store.quotas().unwrap(),
+        );
+        id
+    }
+
+    pub async fn chat(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/chat/completions"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Reads an SSE body into its `data:` payloads.
+pub async fn sse_data(response: reqwest::Response) -> Vec<String> {
+    let text = response.text().await.unwrap();
+    text.split("\n\n")
+        .filter_map(|event| {
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+                .collect();
+            (!data.is_empty()).then(|| data.join("\n"))
+        })
+        .collect()
+}
+
+/// A chat request body with one user message.
+pub fn chat_body(model: &str, text: &str, stream: bool) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": text}], "stream": stream})
+}
