@@ -80,9 +80,9 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
                     .iter()
                     .map(|a| AccountView::new(a, &quotas))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                super::print_out(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
             } else {
-                print_table(&accounts, &quotas);
+                print_table(&accounts, &quotas)?;
             }
             Ok(())
         }
@@ -151,10 +151,11 @@ impl<'a> AccountView<'a> {
     }
 }
 
-fn print_table(accounts: &[AccountRecord], quotas: &[(i64, QuotaRecord)]) {
+fn print_table(accounts: &[AccountRecord], quotas: &[(i64, QuotaRecord)]) -> anyhow::Result<()> {
     if accounts.is_empty() {
-        println!("no accounts yet: add one with `switchyard accounts add --refresh-token TOKEN`");
-        return;
+        return super::print_out(
+            "no accounts yet: add one with `switchyard accounts add --refresh-token TOKEN`\n",
+        );
     }
     let rows: Vec<[String; 6]> = accounts
         .iter()
@@ -203,8 +204,11 @@ fn print_table(accounts: &[AccountRecord], quotas: &[(i64, QuotaRecord)]) {
             .trim_end()
             .to_owned()
     };
-    println!("{}", line(header.to_vec()));
+    let mut out = line(header.to_vec());
+    out.push('\n');
     for row in &rows {
-        println!("{}", line(row.iter().map(String::as_str).collect()));
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push('\n');
     }
+    super::print_out(&out)
 }

@@ -37,27 +37,31 @@ pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
                         )
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&map)?);
-                return Ok(());
+                return super::print_out(&format!("{}\n", serde_json::to_string_pretty(&map)?));
             }
-            println!("# {}", paths.config_file.display());
+            let mut out = format!("# {}\n", paths.config_file.display());
             let mut section = "";
             for entry in &entries {
                 let (entry_section, name) = entry.key.split_once('.').unwrap_or(("", &entry.key));
                 if entry_section != section {
                     section = entry_section;
-                    println!("\n[{section}]");
+                    out.push_str(&format!("\n[{section}]\n"));
                 }
                 let value = entry.value.as_ref().map(toml_inline).unwrap_or_default();
-                match &entry.default {
-                    Some(default) if Some(default) != entry.value.as_ref() => {
-                        println!("{name} = {value}  # default: {}", toml_inline(default));
+                let line = match &entry.default {
+                    _ if entry.key == "gateway.api_key" => {
+                        format!("{name} = {value}  # generated on first run")
                     }
-                    None => println!("{name} = {value}  # no default"),
-                    _ => println!("{name} = {value}"),
-                }
+                    Some(default) if Some(default) != entry.value.as_ref() => {
+                        format!("{name} = {value}  # default: {}", toml_inline(default))
+                    }
+                    None => format!("{name} = {value}"),
+                    _ => format!("{name} = {value}"),
+                };
+                out.push_str(&line);
+                out.push('\n');
             }
-            Ok(())
+            super::print_out(&out)
         }
         ConfigCommand::Set { key, value } => {
             let config = super::load_config(paths)?;

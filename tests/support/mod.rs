@@ -568,3 +568,139 @@ pub async fn sse_data(response: reqwest::Response) -> Vec<String> {
 pub fn chat_body(model: &str, text: &str, stream: bool) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": text}], "stream": stream})
 }
+
+/// The real `switchyard` binary, with its own `SWITCHYARD_HOME`.
+pub struct Binary {
+    pub home: tempfile::TempDir,
+}
+
+impl Binary {
+    /// A fresh, empty home.
+    pub fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A home whose config points at `mock`.
+    pub fn with_config(config: &Config) -> Self {
+        let binary = Self::new();
+        std::fs::write(
+            binary.home.path().join("config.toml"),
+            config.to_toml().unwrap(),
+        )
+        .unwrap();
+        binary
+    }
+
+    pub fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        command
+            .env("SWITCHYARD_HOME", self.home.path())
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    /// Runs a command to completion (on a blocking thread, so an in-process
+    /// mock keeps serving) and returns (success, stdout, stderr).
+    pub async fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let mut command = self.command();
+        command.args(args);
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Starts `switchyard serve --port 0 …` and waits until it says where it listens.
+    pub async fn serve(&self, extra: &[&str]) -> ServeProcess {
+        let mut command = self.command();
+        command
+            .args(["serve", "--port", "0"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (found_tx, found_rx) = tokio::sync::oneshot::channel::<Option<SocketAddr>>();
+        let reader_lines = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut found_tx = Some(found_tx);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+                    if let Some(tx) = found_tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                reader_lines.lock().push(line);
+            }
+            if let Some(tx) = found_tx.take() {
+                let _ = tx.send(None);
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(30), found_rx)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .flatten();
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            panic!("serve did not start: {:?}", lines.lock());
+        };
+        ServeProcess { child, addr, lines }
+    }
+}
+
+/// A running `switchyard serve`; killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServeProcess {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.lines.lock().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut child = std::mem::replace(
+            &mut self.child,
+            std::process::Command::new("true").spawn().unwrap(),
+        );
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            tokio::task::spawn_blocking(move || child.wait().unwrap()),
+        )
+        .await
+        .expect("serve did not stop after SIGTERM")
+        .unwrap()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
