@@ -9,6 +9,7 @@
 mod access;
 mod error;
 mod extract;
+mod gemini;
 mod models;
 mod openai;
 mod relay;
@@ -109,6 +110,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::list_models))
+        .route(
+            "/v1/models/{model}",
+            get(gemini::get_model).post(gemini::model_action),
+        )
+        .route("/v1beta/models", get(gemini::list_models))
+        .route(
+            "/v1beta/models/{model}",
+            get(gemini::get_model).post(gemini::model_action),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

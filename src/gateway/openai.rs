@@ -60,23 +60,7 @@ pub async fn chat_completions(
 /// The models the accounts can use, in a shape both the OpenAI and the
 /// Anthropic SDKs accept.
 pub async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
-    let config = state.config.load();
-    let mut ids = state.pool.models();
-    if ids.is_empty() {
-        ids = models::KNOWN_MODELS
-            .iter()
-            .map(|m| (*m).to_owned())
-            .collect();
-    }
-    ids.extend(
-        config
-            .models
-            .keys()
-            .filter(|k| !k.contains(['*', '?']))
-            .cloned(),
-    );
-    ids.sort();
-    ids.dedup();
+    let ids = model_ids(&state);
     let data: Vec<ModelEntry> = ids
         .into_iter()
         .map(|id| ModelEntry {
@@ -96,4 +80,27 @@ pub async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
         has_more: false,
         data,
     })
+}
+
+/// The model names the gateway offers: what the accounts reported (or a
+/// built-in list before any did), plus the exact names mapped in `[models]`.
+pub fn model_ids(state: &AppState) -> Vec<String> {
+    let config = state.config.load();
+    let mut ids = state.pool.models();
+    if ids.is_empty() {
+        ids = models::KNOWN_MODELS
+            .iter()
+            .map(|m| (*m).to_owned())
+            .collect();
+    }
+    ids.extend(
+        config
+            .models
+            .keys()
+            .filter(|k| !k.contains(['*', '?']))
+            .cloned(),
+    );
+    ids.sort();
+    ids.dedup();
+    ids
 }

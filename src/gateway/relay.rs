@@ -35,11 +35,13 @@ impl Served {
 enum Call<'a> {
     Generate(&'a GenerateContentRequest),
     Stream(&'a GenerateContentRequest),
+    CountTokens(&'a GenerateContentRequest),
 }
 
 enum Answer {
     Whole(GenerateContentResponse),
     Stream(StreamChunks),
+    Count(u64),
 }
 
 pub async fn generate(
@@ -50,7 +52,7 @@ pub async fn generate(
 ) -> Result<(GenerateContentResponse, Served), GatewayError> {
     match run(state, config, model, Call::Generate(request)).await? {
         (Answer::Whole(answer), served) => Ok((answer, served)),
-        (Answer::Stream(_), _) => Err(mismatch()),
+        _ => Err(mismatch()),
     }
 }
 
@@ -62,7 +64,20 @@ pub async fn stream(
 ) -> Result<(StreamChunks, Served), GatewayError> {
     match run(state, config, model, Call::Stream(request)).await? {
         (Answer::Stream(chunks), served) => Ok((chunks, served)),
-        (Answer::Whole(_), _) => Err(mismatch()),
+        _ => Err(mismatch()),
+    }
+}
+
+/// The prompt's size in tokens, counted by the upstream.
+pub async fn count_tokens(
+    state: &AppState,
+    config: &Config,
+    model: &str,
+    request: &GenerateContentRequest,
+) -> Result<u64, GatewayError> {
+    match run(state, config, model, Call::CountTokens(request)).await? {
+        (Answer::Count(tokens), _) => Ok(tokens),
+        _ => Err(mismatch()),
     }
 }
 
@@ -105,6 +120,16 @@ async fn call_upstream(
             )
             .await
             .map(Answer::Stream),
+        Call::CountTokens(request) => state
+            .google
+            .count_tokens(
+                google,
+                profile,
+                token,
+                &target(config, model, account, request),
+            )
+            .await
+            .map(Answer::Count),
     }
 }
 

@@ -5,6 +5,7 @@
 //! Nothing in here knows about HTTP frameworks, accounts or the network.
 
 pub mod gemini;
+pub mod gemini_stream;
 pub mod gemini_request_from_openai;
 pub mod openai;
 pub mod openai_from_gemini;

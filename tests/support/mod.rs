@@ -130,6 +130,7 @@ impl MockGoogle {
             .route("/v1internal:retrieveUserQuota", post(quota))
             .route("/v1internal:generateContent", post(generate))
             .route("/v1internal:streamGenerateContent", post(stream_generate))
+            .route("/v1internal:countTokens", post(count_tokens))
             .with_state(mock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -397,6 +398,40 @@ async fn generate(
             "a stream was scripted for a non-stream call",
         ),
     }
+}
+
+/// Counts one token per whitespace-separated word of every text part.
+async fn count_tokens(
+    State(mock): State<MockGoogle>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let (token, account) = match mock.account_for(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !body["request"]["model"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("models/"))
+    {
+        return google_error(400, "INVALID_ARGUMENT", "model must be models/<id>");
+    }
+    let words: usize = body["request"]["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["parts"].as_array().into_iter().flatten())
+        .filter_map(|p| p["text"].as_str())
+        .map(|t| t.split_whitespace().count())
+        .sum();
+    mock.world.lock().received.push(Received {
+        method: "countTokens".to_owned(),
+        access_token: token,
+        email: account.email,
+        body: body.clone(),
+        user_agent: String::new(),
+    });
+    Json(json!({"totalTokens": words})).into_response()
 }
 
 fn sse_event(response: &Value) -> Bytes {

@@ -392,6 +392,56 @@ impl GoogleClient {
         Ok(wrapped.unwrap_response())
     }
 
+    /// `countTokens`: the prompt's size in tokens, as the model counts it.
+    pub async fn count_tokens(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        target: &Target<'_>,
+    ) -> Result<u64, UpstreamError> {
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            model: String,
+            contents: &'a [crate::protocol::gemini::Content],
+        }
+        #[derive(Serialize)]
+        struct CountRequest<'a> {
+            request: Inner<'a>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct CountResponse {
+            #[serde(default)]
+            total_tokens: u64,
+        }
+        // Code Assist counts `contents` only; a system prompt counts as a turn.
+        let mut contents = target.request.contents.clone();
+        if let Some(system) = &target.request.system_instruction {
+            contents.insert(
+                0,
+                crate::protocol::gemini::Content::new("user", system.parts.clone()),
+            );
+        }
+        let body = CountRequest {
+            request: Inner {
+                model: format!("models/{}", target.model),
+                contents: &contents,
+            },
+        };
+        let request = self
+            .code_assist_post(
+                method_url(google, "countTokens"),
+                profile,
+                access_token,
+                target.model,
+            )
+            .json(&body)
+            .timeout(target.timeout);
+        let counted: CountResponse = self.call_json(request, "countTokens").await?;
+        Ok(counted.total_tokens)
+    }
+
     /// `streamGenerateContent?alt=sse`: resolves once the upstream accepted the
     /// request (so an error status is still a plain error), then yields each
     /// event as it arrives.

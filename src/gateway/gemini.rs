@@ -1,0 +1,172 @@
+//! Gemini routes, under both `/v1beta/models/…` and `/v1/models/…`:
+//! `{model}:generateContent`, `{model}:streamGenerateContent` (SSE with
+//! `alt=sse`, a JSON array without), `{model}:countTokens`, and the model list.
+//! Requests pass through nearly untouched: thought signatures and function
+//! call ids reach the upstream as the client sent them.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{ErrorKind, Failed, GatewayError, Protocol};
+use super::extract::ClientJson;
+use super::{AppState, models, relay, sse};
+use crate::protocol::gemini::{Content, GenerateContentRequest};
+use crate::protocol::gemini_stream::GeminiEventEncoder;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionQuery {
+    #[serde(default)]
+    alt: Option<String>,
+}
+
+/// `countTokens` takes either `contents` or a whole `generateContentRequest`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CountTokensRequest {
+    #[serde(default)]
+    contents: Option<Vec<Content>>,
+    #[serde(default)]
+    generate_content_request: Option<GenerateContentRequest>,
+}
+
+fn fail(error: GatewayError) -> Failed {
+    error.in_protocol(Protocol::Gemini)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Failed> {
+    serde_json::from_value(body).map_err(|e| {
+        fail(
+            GatewayError::bad_request(format!(
+                "request body does not have the expected fields: {e}"
+            ))
+            .with_code("invalid_json"),
+        )
+    })
+}
+
+/// `POST /v1beta/models/{model}:{action}`.
+pub async fn model_action(
+    State(state): State<AppState>,
+    Path(model_action): Path<String>,
+    Query(query): Query<ActionQuery>,
+    ClientJson(body): ClientJson<Value>,
+) -> Result<Response, Failed> {
+    let Some((model, action)) = model_action.rsplit_once(':') else {
+        return Err(fail(not_found(format!(
+            "`{model_action}` names no action: use {{model}}:generateContent, :streamGenerateContent or :countTokens"
+        ))));
+    };
+    let config = state.config.load_full();
+    let upstream_model = models::upstream_model(&config.models, model);
+    let mut response = match action {
+        "generateContent" => {
+            let request: GenerateContentRequest = parse(body)?;
+            check_contents(&request)?;
+            let (answer, served) = relay::generate(&state, &config, &upstream_model, &request)
+                .await
+                .map_err(fail)?;
+            served.log("gemini generateContent");
+            Json(answer).into_response()
+        }
+        "streamGenerateContent" => {
+            let request: GenerateContentRequest = parse(body)?;
+            check_contents(&request)?;
+            let (chunks, served) = relay::stream(&state, &config, &upstream_model, &request)
+                .await
+                .map_err(fail)?;
+            served.log("gemini streamGenerateContent");
+            if query.alt.as_deref() == Some("sse") {
+                sse::response(chunks, GeminiEventEncoder::new(), state.shutdown.clone())
+            } else {
+                json_array(chunks).await?
+            }
+        }
+        "countTokens" => {
+            let request: CountTokensRequest = parse(body)?;
+            let request = match (request.generate_content_request, request.contents) {
+                (Some(wrapped), _) => wrapped,
+                (None, Some(contents)) => GenerateContentRequest {
+                    contents,
+                    ..GenerateContentRequest::default()
+                },
+                (None, None) => {
+                    return Err(fail(GatewayError::bad_request(
+                        "countTokens needs `contents` or `generateContentRequest`",
+                    )));
+                }
+            };
+            let total = relay::count_tokens(&state, &config, &upstream_model, &request)
+                .await
+                .map_err(fail)?;
+            Json(json!({ "totalTokens": total })).into_response()
+        }
+        other => {
+            return Err(fail(not_found(format!(
+                "unknown action `{other}`: this gateway serves generateContent, streamGenerateContent and countTokens"
+            ))));
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&upstream_model) {
+        response.headers_mut().insert(super::MODEL_HEADER, value);
+    }
+    Ok(response)
+}
+
+fn check_contents(request: &GenerateContentRequest) -> Result<(), Failed> {
+    if request.contents.is_empty() {
+        return Err(fail(GatewayError::bad_request(
+            "`contents` must not be empty",
+        )));
+    }
+    Ok(())
+}
+
+fn not_found(message: String) -> GatewayError {
+    GatewayError::new(StatusCode::NOT_FOUND, ErrorKind::NotFound, message)
+}
+
+/// `streamGenerateContent` without `alt=sse`: the whole stream as one JSON
+/// array. Nothing has been sent before the end, so a failure is a plain error.
+async fn json_array(mut chunks: crate::upstream::google::StreamChunks) -> Result<Response, Failed> {
+    let mut all = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        all.push(chunk.map_err(|e| fail(GatewayError::from_upstream(&e)))?);
+    }
+    Ok(Json(all).into_response())
+}
+
+fn model_info(id: &str) -> Value {
+    json!({
+        "name": format!("models/{id}"),
+        "baseModelId": id,
+        "displayName": id,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+        "inputTokenLimit": 1_048_576,
+        "outputTokenLimit": 65_536,
+        // OpenAI's fields too, for GET /v1/models/{id}.
+        "id": id,
+        "object": "model",
+        "created": 0,
+        "owned_by": "switchyard",
+    })
+}
+
+/// `GET /v1beta/models`.
+pub async fn list_models(State(state): State<AppState>) -> Json<Value> {
+    let models: Vec<Value> = super::openai::model_ids(&state)
+        .iter()
+        .map(|id| model_info(id))
+        .collect();
+    Json(json!({ "models": models }))
+}
+
+/// `GET /v1beta/models/{model}` (and `/v1/models/{model}`, which answers in a
+/// shape both Gemini's and OpenAI's SDKs read).
+pub async fn get_model(Path(model): Path<String>) -> Json<Value> {
+    Json(model_info(model.strip_prefix("models/").unwrap_or(&model)))
+}
