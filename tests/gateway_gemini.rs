@@ -9,11 +9,7 @@ use support::{MockGoogle, Scripted, TestGateway, sse_data};
 
 async fn gateway_with_account() -> (support::RunningMock, TestGateway) {
     let mock = MockGoogle::start().await;
-    mock.mock.add_account("refresh-a", "a@example.com", true);
-    let gateway = TestGateway::start(mock.config()).await;
-    gateway
-        .add_account("refresh-a", "a@example.com", "project-a")
-        .await;
+    let gateway = TestGateway::with_one_account(&mock).await;
     (mock, gateway)
 }
 
@@ -206,15 +202,7 @@ async fn count_tokens_plain_and_wrapped() {
 #[tokio::test]
 async fn model_list_and_model_info() {
     let (_mock, gateway) = gateway_with_account().await;
-    let body: Value = gateway
-        .client
-        .get(gateway.url("/v1beta/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = gateway.get_json("/v1beta/models").await;
     let names: Vec<&str> = body["models"]
         .as_array()
         .unwrap()
@@ -228,15 +216,7 @@ async fn model_list_and_model_info() {
             .unwrap()
             .contains(&json!("generateContent"))
     );
-    let one: Value = gateway
-        .client
-        .get(gateway.url("/v1beta/models/gemini-2.5-pro"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = gateway.get_json("/v1beta/models/gemini-2.5-pro").await;
     assert_eq!(one["name"], "models/gemini-2.5-pro");
 }
 

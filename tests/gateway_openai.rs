@@ -13,11 +13,7 @@ use switchyard::store::AccountStatus;
 
 async fn gateway_with_account() -> (support::RunningMock, TestGateway) {
     let mock = MockGoogle::start().await;
-    mock.mock.add_account("refresh-a", "a@example.com", true);
-    let gateway = TestGateway::start(mock.config()).await;
-    gateway
-        .add_account("refresh-a", "a@example.com", "project-a")
-        .await;
+    let gateway = TestGateway::with_one_account(&mock).await;
     (mock, gateway)
 }
 
@@ -461,15 +457,7 @@ async fn requests_rotate_between_accounts() {
 #[tokio::test]
 async fn models_lists_what_the_accounts_can_use() {
     let (_mock, gateway) = gateway_with_account().await;
-    let body: Value = gateway
-        .client
-        .get(gateway.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = gateway.get_json("/v1/models").await;
     assert_eq!(body["object"], "list");
     let ids: Vec<&str> = body["data"]
         .as_array()
@@ -486,15 +474,7 @@ async fn models_lists_what_the_accounts_can_use() {
 async fn health_and_unknown_routes() {
     let mock = MockGoogle::start().await;
     let gateway = TestGateway::start(mock.config()).await;
-    let body: Value = gateway
-        .client
-        .get(gateway.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = gateway.get_json("/healthz").await;
     assert_eq!(
         body,
         json!({"status": "ok", "version": switchyard::VERSION})

@@ -37,14 +37,7 @@ impl StreamEncoder for GeminiEventEncoder {
 
     fn on_end(&mut self, out: &mut Vec<SseFrame>) {
         if !self.finished {
-            self.on_failure(
-                &StreamFailure {
-                    kind: "incomplete_stream",
-                    message: "the upstream ended the stream before the answer was complete"
-                        .to_owned(),
-                },
-                out,
-            );
+            self.on_failure(&StreamFailure::incomplete(), out);
         }
     }
 

@@ -5,8 +5,8 @@
 //! Nothing in here knows about HTTP frameworks, accounts or the network.
 
 pub mod gemini;
-pub mod gemini_stream;
 pub mod gemini_request_from_openai;
+pub mod gemini_stream;
 pub mod openai;
 pub mod openai_from_gemini;
 
@@ -90,6 +90,17 @@ pub struct StreamFailure {
     /// A short machine name: `upstream_error`, `timeout`, `connection_lost`.
     pub kind: &'static str,
     pub message: String,
+}
+
+impl StreamFailure {
+    /// The upstream ended cleanly but without a finish reason: the answer was
+    /// cut off, and the client must be told rather than shown a partial answer.
+    pub fn incomplete() -> Self {
+        Self {
+            kind: "incomplete_stream",
+            message: "the upstream ended the stream before the answer was complete".to_owned(),
+        }
+    }
 }
 
 /// Turns upstream chunks into a client protocol's events.

@@ -220,14 +220,7 @@ impl StreamEncoder for OpenAiChunkEncoder {
         if !all_finished {
             // A clean end without a finish reason means the answer was cut off
             // upstream: say so rather than pass it off as complete.
-            self.on_failure(
-                &StreamFailure {
-                    kind: "incomplete_stream",
-                    message: "the upstream ended the stream before the answer was complete"
-                        .to_owned(),
-                },
-                out,
-            );
+            self.on_failure(&StreamFailure::incomplete(), out);
             return;
         }
         if self.include_usage {

@@ -554,6 +554,28 @@ impl TestGateway {
         format!("http://{}{path}", self.gateway.addr)
     }
 
+    /// A gateway over `mock` with one account (`a@example.com`) known to both.
+    pub async fn with_one_account(mock: &RunningMock) -> Self {
+        mock.mock.add_account("refresh-a", "a@example.com", true);
+        let gateway = Self::start(mock.config()).await;
+        gateway
+            .add_account("refresh-a", "a@example.com", "project-a")
+            .await;
+        gateway
+    }
+
+    /// `GET path`, read as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Adds an account straight into the store and the pool, as if signed in.
     pub async fn add_account(&self, refresh_token: &str, email: &str, project: &str) -> i64 {
         let account = NewAccount {
