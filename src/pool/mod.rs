@@ -5,6 +5,8 @@
 //! It does no I/O: the gateway persists what changes and reloads the pool when
 //! another process (the CLI) changed the database.
 
+pub mod policy;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -9,6 +9,8 @@ pub mod gemini_request_from_openai;
 pub mod gemini_stream;
 pub mod openai;
 pub mod openai_from_gemini;
+pub mod schema;
+pub mod signature;
 
 use serde::Serialize;
 
