@@ -357,10 +357,21 @@ async fn oversized_bodies_get_413_in_openai_shape() {
 #[tokio::test]
 async fn upstream_errors_become_openai_errors_not_hangs() {
     let (mock, gateway) = gateway_with_account().await;
-    mock.mock.script(Scripted::Error(
-        500,
-        json!({"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}),
-    ));
+    let internal = || {
+        Scripted::Error(
+            500,
+            json!({"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}),
+        )
+    };
+    // One 500 is retried once, unseen by the client.
+    mock.mock.script(internal());
+    let response = gateway
+        .chat(chat_body("gemini-2.5-flash", "x", false))
+        .await;
+    assert_eq!(response.status(), 200);
+    // A second one in a row reaches the client as an OpenAI error.
+    mock.mock.script(internal());
+    mock.mock.script(internal());
     let response = gateway
         .chat(chat_body("gemini-2.5-flash", "x", false))
         .await;
@@ -375,10 +386,8 @@ async fn upstream_errors_become_openai_errors_not_hangs() {
     );
 
     // The same before a stream's first byte: a plain HTTP error.
-    mock.mock.script(Scripted::Error(
-        500,
-        json!({"error": {"code": 500, "message": "boom", "status": "INTERNAL"}}),
-    ));
+    mock.mock.script(internal());
+    mock.mock.script(internal());
     let response = gateway.chat(chat_body("gemini-2.5-flash", "x", true)).await;
     assert_eq!(response.status(), 502);
 
@@ -420,7 +429,9 @@ async fn requests_rotate_between_accounts() {
     let mock = MockGoogle::start().await;
     mock.mock.add_account("refresh-a", "a@example.com", true);
     mock.mock.add_account("refresh-b", "b@example.com", true);
-    let gateway = TestGateway::start(mock.config()).await;
+    let mut config = mock.config();
+    config.gateway.scheduling = switchyard::config::Scheduling::RoundRobin;
+    let gateway = TestGateway::start(config).await;
     gateway
         .add_account("refresh-a", "a@example.com", "project-a")
         .await;
@@ -516,4 +527,154 @@ async fn stopping_ends_open_streams_and_frees_the_port() {
     tokio::net::TcpListener::bind(addr)
         .await
         .expect("the port is free again");
+}
+
+/// Gemini answers of a thinking model that calls a tool twice, then answers.
+fn thinking_tool_script(mock: &MockGoogle) {
+    mock.script(Scripted::Answer(json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "I should look up Oslo.", "thought": true},
+        {"functionCall": {"id": "fc-1", "name": "weather", "args": {"city": "Oslo"}}, "thoughtSignature": "sig-turn-1"}
+    ]}, "finishReason": "STOP"}]})));
+    mock.script(Scripted::Answer(json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"functionCall": {"name": "weather", "args": {"city": "Bergen"}}, "thoughtSignature": "sig-turn-2"}
+    ]}, "finishReason": "STOP"}]})));
+    mock.script(Scripted::Answer(
+        json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Rain in Oslo, sun in Bergen."}
+    ]}, "finishReason": "STOP"}]}),
+    ));
+}
+
+/// The signatures of every functionCall part of the model turns the upstream received.
+fn call_signatures(body: &Value) -> Vec<(String, Option<String>)> {
+    body["request"]["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["role"] == "model")
+        .flat_map(|c| c["parts"].as_array().unwrap().iter())
+        .filter(|p| p.get("functionCall").is_some())
+        .map(|p| {
+            (
+                p["functionCall"]["args"]["city"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                p["thoughtSignature"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_three_turn_tool_conversation_keeps_every_thought_signature() {
+    let (mock, gateway) = gateway_with_account().await;
+    thinking_tool_script(&mock.mock);
+    let tools = json!([{"type": "function", "function": {"name": "weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]);
+    let mut messages = vec![json!({"role": "user", "content": "Weather in Oslo, then Bergen?"})];
+    for (turn, result) in ["rain", "sun"].iter().enumerate() {
+        let body: Value = gateway
+            .chat(json!({"model": "gemini-3-pro-preview", "reasoning_effort": "high", "tools": tools, "messages": messages}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["choices"][0]["finish_reason"], "tool_calls",
+            "turn {turn}: {body}"
+        );
+        let message = body["choices"][0]["message"].clone();
+        let call = message["tool_calls"][0].clone();
+        messages.push(json!({"role": "assistant", "content": message["content"], "tool_calls": message["tool_calls"]}));
+        messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": result}));
+    }
+    let body: Value = gateway
+        .chat(json!({"model": "gemini-3-pro-preview", "tools": tools, "messages": messages}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Rain in Oslo, sun in Bergen."
+    );
+
+    let received = mock.mock.received();
+    assert_eq!(received.len(), 3);
+    assert_eq!(
+        call_signatures(&received[1].body),
+        vec![("Oslo".to_owned(), Some("sig-turn-1".to_owned()))]
+    );
+    assert_eq!(
+        call_signatures(&received[2].body),
+        vec![
+            ("Oslo".to_owned(), Some("sig-turn-1".to_owned())),
+            ("Bergen".to_owned(), Some("sig-turn-2".to_owned()))
+        ]
+    );
+    // The tool results reach the upstream as function responses, by name and id.
+    let last_turn = received[2].body["request"]["contents"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last_turn["parts"][0]["functionResponse"]["name"], "weather");
+    assert_eq!(
+        last_turn["parts"][0]["functionResponse"]["response"]["result"],
+        "sun"
+    );
+    assert_eq!(
+        received[0].body["request"]["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+        24576
+    );
+}
+
+#[tokio::test]
+async fn legacy_completions_whole_and_streamed() {
+    let (_mock, gateway) = gateway_with_account().await;
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/completions"))
+        .json(&json!({"model": "gpt-3.5-turbo-instruct", "prompt": "Say hi", "max_tokens": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-switchyard-model"], "gemini-2.5-pro");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["object"], "text_completion");
+    assert_eq!(body["model"], "gpt-3.5-turbo-instruct");
+    assert_eq!(body["choices"][0]["text"], "echo: Say hi");
+    assert_eq!(body["usage"]["total_tokens"], 16);
+
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/completions"))
+        .json(&json!({"model": "gemini-2.5-flash", "prompt": "Stream hi", "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    let events = sse_data(response).await;
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let text: String = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(e).unwrap())
+        .filter_map(|c| c["choices"][0]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(text, "echo: Stream hi");
+
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/completions"))
+        .json(&json!({"model": "m", "prompt": [1, 2]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["param"],
+        "prompt"
+    );
 }

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 use super::error::{ErrorKind, Failed, GatewayError, Protocol};
 use super::extract::ClientJson;
-use super::{AppState, models, relay, sse};
-use crate::protocol::gemini::{Content, GenerateContentRequest};
+use super::respond::{Reply, name_model, respond};
+use super::{AppState, models, relay};
+use crate::protocol::gemini::{Content, GenerateContentRequest, GenerateContentResponse};
 use crate::protocol::gemini_stream::GeminiEventEncoder;
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,29 +62,43 @@ pub async fn model_action(
             "`{model_action}` names no action: use {{model}}:generateContent, :streamGenerateContent or :countTokens"
         ))));
     };
-    let config = state.config.load_full();
-    let upstream_model = models::upstream_model(&config.models, model);
-    let mut response = match action {
+    match action {
         "generateContent" => {
             let request: GenerateContentRequest = parse(body)?;
             check_contents(&request)?;
-            let (answer, served) = relay::generate(&state, &config, &upstream_model, &request)
-                .await
-                .map_err(fail)?;
-            served.log("gemini generateContent");
-            Json(answer).into_response()
+            let reply = Reply::<GeminiEventEncoder, _>::Whole(|answer: GenerateContentResponse| {
+                Json(answer).into_response()
+            });
+            respond(
+                &state,
+                "gemini generateContent",
+                Protocol::Gemini,
+                model,
+                None,
+                request,
+                reply,
+            )
+            .await
         }
         "streamGenerateContent" => {
             let request: GenerateContentRequest = parse(body)?;
             check_contents(&request)?;
-            let (chunks, served) = relay::stream(&state, &config, &upstream_model, &request)
-                .await
-                .map_err(fail)?;
-            served.log("gemini streamGenerateContent");
             if query.alt.as_deref() == Some("sse") {
-                sse::response(chunks, GeminiEventEncoder::new(), state.shutdown.clone())
+                let reply = Reply::Stream::<_, fn(GenerateContentResponse) -> Response>(
+                    GeminiEventEncoder::new(),
+                );
+                respond(
+                    &state,
+                    "gemini streamGenerateContent",
+                    Protocol::Gemini,
+                    model,
+                    None,
+                    request,
+                    reply,
+                )
+                .await
             } else {
-                json_array(chunks).await?
+                json_array(&state, model, &request).await
             }
         }
         "countTokens" => {
@@ -100,21 +115,19 @@ pub async fn model_action(
                     )));
                 }
             };
-            let total = relay::count_tokens(&state, &config, &upstream_model, &request)
+            let config = state.config.load_full();
+            let upstream_model = models::upstream_model(&config.models, model);
+            let total = relay::count_tokens(&state, &config, &upstream_model, None, &request)
                 .await
                 .map_err(fail)?;
-            Json(json!({ "totalTokens": total })).into_response()
+            let mut response = Json(json!({ "totalTokens": total })).into_response();
+            name_model(&mut response, &upstream_model);
+            Ok(response)
         }
-        other => {
-            return Err(fail(not_found(format!(
-                "unknown action `{other}`: this gateway serves generateContent, streamGenerateContent and countTokens"
-            ))));
-        }
-    };
-    if let Ok(value) = HeaderValue::from_str(&upstream_model) {
-        response.headers_mut().insert(super::MODEL_HEADER, value);
+        other => Err(fail(not_found(format!(
+            "unknown action `{other}`: this gateway serves generateContent, streamGenerateContent and countTokens"
+        )))),
     }
-    Ok(response)
 }
 
 fn check_contents(request: &GenerateContentRequest) -> Result<(), Failed> {
@@ -132,12 +145,25 @@ fn not_found(message: String) -> GatewayError {
 
 /// `streamGenerateContent` without `alt=sse`: the whole stream as one JSON
 /// array. Nothing has been sent before the end, so a failure is a plain error.
-async fn json_array(mut chunks: crate::upstream::google::StreamChunks) -> Result<Response, Failed> {
+async fn json_array(
+    state: &AppState,
+    model: &str,
+    request: &GenerateContentRequest,
+) -> Result<Response, Failed> {
+    let config = state.config.load_full();
+    let upstream_model = models::upstream_model(&config.models, model);
+    let session = super::respond::session_key(None, request);
+    let (mut chunks, served) = relay::stream(state, &config, &upstream_model, session, request)
+        .await
+        .map_err(fail)?;
+    served.log("gemini streamGenerateContent (array)");
     let mut all = Vec::new();
     while let Some(chunk) = chunks.next().await {
         all.push(chunk.map_err(|e| fail(GatewayError::from_upstream(&e)))?);
     }
-    Ok(Json(all).into_response())
+    let mut response = Json(all).into_response();
+    name_model(&mut response, &upstream_model);
+    Ok(response)
 }
 
 fn model_info(id: &str) -> Value {

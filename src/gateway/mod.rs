@@ -7,12 +7,14 @@
 //! `protocol`, account choice in `pool`, upstream calls in `upstream`.
 
 mod access;
+mod anthropic;
 mod error;
 mod extract;
 mod gemini;
 mod models;
 mod openai;
 mod relay;
+mod respond;
 mod sse;
 
 use std::net::SocketAddr;
@@ -50,6 +52,11 @@ pub struct AppState {
     pub google: GoogleClient,
     /// Cancelled when the gateway stops; open streams end with an error event.
     pub shutdown: CancellationToken,
+    /// Asks the quota job to read an account's quota now (after a quota error).
+    pub quota_refresh: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// The other end, taken by the quota job when the gateway starts.
+    pub quota_refresh_requests:
+        Arc<parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,14 +90,20 @@ impl AppState {
         google: GoogleClient,
     ) -> Result<Self, StartError> {
         let pool = Arc::new(Pool::new());
-        let (records, quotas) = store.run(|s| Ok((s.accounts()?, s.quotas()?))).await?;
-        pool.load(&records, &quotas);
+        let now = crate::store::now_unix();
+        let (records, quotas, limits) = store
+            .run(move |s| Ok((s.accounts()?, s.quotas()?, s.limits(now)?)))
+            .await?;
+        pool.load(&records, &quotas, &limits);
+        let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
         Ok(Self {
             config: Arc::new(ArcSwap::from_pointee(config)),
             pool,
             store,
             google,
             shutdown: CancellationToken::new(),
+            quota_refresh,
+            quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
         })
     }
 }
@@ -109,6 +122,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/completions", post(openai::completions))
+        .route("/v1/responses", post(openai::responses))
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/v1/models", get(openai::list_models))
         .route(
             "/v1/models/{model}",

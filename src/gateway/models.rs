@@ -26,6 +26,34 @@ pub const KNOWN_MODELS: &[&str] = &[
     "gemini-3-pro-preview",
 ];
 
+/// The largest output any upstream model accepts.
+pub const MAX_OUTPUT_TOKENS: u32 = 65_536;
+
+/// Brings a request within what `model` accepts: thinking budgets above the
+/// model's maximum (Claude Code asks for 31,999) are lowered to it, and so is
+/// an output limit above any model's. Dynamic budgets (-1) stay.
+pub fn fit_limits(request: &mut crate::protocol::gemini::GenerateContentRequest, model: &str) {
+    let Some(config) = request.generation_config.as_mut() else {
+        return;
+    };
+    if let Some(max) = config.max_output_tokens.as_mut() {
+        *max = (*max).min(MAX_OUTPUT_TOKENS);
+    }
+    let budget_limit: i64 = if model.contains("flash") {
+        24_576
+    } else {
+        32_768
+    };
+    if let Some(budget) = config
+        .thinking_config
+        .as_mut()
+        .and_then(|t| t.thinking_budget.as_mut())
+        && *budget > budget_limit
+    {
+        *budget = budget_limit;
+    }
+}
+
 /// The upstream model for `requested` (a `models/` prefix is dropped).
 pub fn upstream_model(mappings: &BTreeMap<String, String>, requested: &str) -> String {
     let requested = requested.strip_prefix("models/").unwrap_or(requested);
@@ -74,6 +102,41 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_fit_the_model() {
+        use crate::protocol::gemini::{GenerateContentRequest, GenerationConfig, ThinkingConfig};
+        let request = |budget: i64, max: u32| GenerateContentRequest {
+            generation_config: Some(GenerationConfig {
+                max_output_tokens: Some(max),
+                thinking_config: Some(ThinkingConfig {
+                    thinking_budget: Some(budget),
+                    ..ThinkingConfig::default()
+                }),
+                ..GenerationConfig::default()
+            }),
+            ..GenerateContentRequest::default()
+        };
+        let fitted = |budget, max, model| {
+            let mut r = request(budget, max);
+            fit_limits(&mut r, model);
+            let c = r.generation_config.unwrap();
+            (
+                c.thinking_config.unwrap().thinking_budget.unwrap(),
+                c.max_output_tokens.unwrap(),
+            )
+        };
+        assert_eq!(
+            fitted(31_999, 128_000, "gemini-2.5-flash"),
+            (24_576, 65_536)
+        );
+        assert_eq!(fitted(31_999, 32_000, "gemini-2.5-pro"), (31_999, 32_000));
+        assert_eq!(
+            fitted(40_000, 1_000, "gemini-3-pro-preview"),
+            (32_768, 1_000)
+        );
+        assert_eq!(fitted(-1, 1_000, "gemini-2.5-flash"), (-1, 1_000));
+    }
 
     #[test]
     fn globs() {

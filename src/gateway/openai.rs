@@ -1,16 +1,25 @@
-//! OpenAI routes: `POST /v1/chat/completions` and `GET /v1/models`.
+//! OpenAI routes: `POST /v1/chat/completions`, `POST /v1/completions`,
+//! `POST /v1/responses` and `GET /v1/models`.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 
-use super::error::{Failed, Protocol};
+use super::error::{Failed, GatewayError, Protocol};
 use super::extract::ClientJson;
-use super::{AppState, models, relay, sse};
+use super::respond::{Reply, respond};
+use super::{AppState, models};
+use crate::protocol::completions::CompletionRequest;
+use crate::protocol::completions_from_gemini::{CompletionChunkEncoder, completion_from_gemini};
+use crate::protocol::gemini_request_from_completions::gemini_request_from_completions;
 use crate::protocol::gemini_request_from_openai::gemini_request_from_openai;
+use crate::protocol::gemini_request_from_responses::gemini_request_from_responses;
 use crate::protocol::openai::{ChatCompletionRequest, ModelEntry, ModelList};
 use crate::protocol::openai_from_gemini::{OpenAiChunkEncoder, openai_response_from_gemini};
+use crate::protocol::responses::ResponsesRequest;
+use crate::protocol::responses_from_gemini::{
+    ResponsesEventEncoder, responses_response_from_gemini,
+};
 use crate::store::now_unix;
 
 /// Response header naming the upstream model that answered.
@@ -20,41 +29,80 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     ClientJson(request): ClientJson<ChatCompletionRequest>,
 ) -> Result<Response, Failed> {
-    let fail = |e: super::error::GatewayError| e.in_protocol(Protocol::OpenAi);
-    let config = state.config.load_full();
-    let upstream_model = models::upstream_model(&config.models, &request.model);
-    let gemini_request = gemini_request_from_openai(&request).map_err(|e| fail(e.into()))?;
+    let gemini_request = gemini_request_from_openai(&request)
+        .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
     let id = format!("chatcmpl-{}", super::request_id());
     let created = now_unix();
-
-    let mut response = if request.stream {
-        let (chunks, served) = relay::stream(&state, &config, &upstream_model, &gemini_request)
-            .await
-            .map_err(fail)?;
-        served.log("chat.completions stream");
+    let model = request.model.clone();
+    let reply = if request.stream {
         let include_usage = request
             .stream_options
             .as_ref()
             .is_some_and(|o| o.include_usage);
-        let encoder = OpenAiChunkEncoder::new(id, created, request.model.clone(), include_usage);
-        sse::response(chunks, encoder, state.shutdown.clone())
-    } else {
-        let (answer, served) = relay::generate(&state, &config, &upstream_model, &gemini_request)
-            .await
-            .map_err(fail)?;
-        served.log("chat.completions");
-        Json(openai_response_from_gemini(
-            &answer,
+        Reply::Stream(OpenAiChunkEncoder::new(
             id,
             created,
-            &request.model,
+            model.clone(),
+            include_usage,
         ))
-        .into_response()
+    } else {
+        let model = model.clone();
+        Reply::Whole(move |answer| {
+            Json(openai_response_from_gemini(&answer, id, created, &model)).into_response()
+        })
     };
-    if let Ok(value) = HeaderValue::from_str(&upstream_model) {
-        response.headers_mut().insert(MODEL_HEADER, value);
-    }
-    Ok(response)
+    let session = request
+        .prompt_cache_key
+        .as_deref()
+        .or(request.user.as_deref());
+    respond(
+        &state,
+        "chat.completions",
+        Protocol::OpenAi,
+        &request.model,
+        session,
+        gemini_request,
+        reply,
+    )
+    .await
+}
+
+/// `POST /v1/completions`: the legacy prompt API.
+pub async fn completions(
+    State(state): State<AppState>,
+    ClientJson(request): ClientJson<CompletionRequest>,
+) -> Result<Response, Failed> {
+    let gemini_request = gemini_request_from_completions(&request)
+        .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
+    let id = format!("cmpl-{}", super::request_id());
+    let created = now_unix();
+    let reply = if request.stream {
+        let include_usage = request
+            .stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage);
+        Reply::Stream(CompletionChunkEncoder::new(
+            id,
+            created,
+            request.model.clone(),
+            include_usage,
+        ))
+    } else {
+        let model = request.model.clone();
+        Reply::Whole(move |answer| {
+            Json(completion_from_gemini(&answer, &id, created, &model)).into_response()
+        })
+    };
+    respond(
+        &state,
+        "completions",
+        Protocol::OpenAi,
+        &request.model,
+        None,
+        gemini_request,
+        reply,
+    )
+    .await
 }
 
 /// The models the accounts can use, in a shape both the OpenAI and the
@@ -103,4 +151,40 @@ pub fn model_ids(state: &AppState) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// `POST /v1/responses`: the Responses API (Codex, the openai SDK's
+/// `responses`), whole or as the full event sequence from `response.created`
+/// to `response.completed`.
+pub async fn responses(
+    State(state): State<AppState>,
+    ClientJson(request): ClientJson<ResponsesRequest>,
+) -> Result<Response, Failed> {
+    let gemini_request = gemini_request_from_responses(&request)
+        .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
+    let id = format!("resp_{}", super::request_id());
+    let created = now_unix();
+    let reply = if request.stream {
+        Reply::Stream(
+            ResponsesEventEncoder::new(id, created, request.model.clone())
+                .with_request_echo(&request),
+        )
+    } else {
+        let echo = request.clone();
+        Reply::Whole(move |answer| {
+            let mut response = responses_response_from_gemini(&answer, id, created, &echo.model);
+            response.echo_request(&echo);
+            Json(response).into_response()
+        })
+    };
+    respond(
+        &state,
+        "responses",
+        Protocol::OpenAi,
+        &request.model,
+        request.prompt_cache_key.as_deref(),
+        gemini_request,
+        reply,
+    )
+    .await
 }

@@ -1,22 +1,32 @@
 //! Runs one client request against the pool: picks an account, makes sure it
-//! has a fresh token, calls the upstream, and moves to another account when the
-//! failure was the account's. Nothing has been sent to the client while this
-//! runs, so retrying is always safe here.
+//! has a fresh token, calls the upstream, and when that fails, asks the
+//! failure policy (`pool::policy`) what it means and acts on it: wait and
+//! retry, cool the account (or one of its models) down, mark it, move on, or
+//! hand the error to the client. Nothing has been sent to the client while
+//! this runs, so retrying is always safe here.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
 
 use super::AppState;
-use super::error::GatewayError;
+use super::error::{ErrorKind, GatewayError};
 use crate::config::{Config, OAuthClientProfile};
-use crate::pool::{Pick, PoolAccount};
+use crate::pool::policy::{self, Failure, LimitScope, Verdict};
+use crate::pool::{Limit, Pick, PickRequest, PoolAccount, PoolEvent};
 use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
 use crate::secret::Secret;
-use crate::store::{AccountStatus, now_unix};
+use crate::store::{AccountStatus, LimitKind, LimitRecord, now_unix};
 use crate::upstream::UpstreamError;
 use crate::upstream::google::{self, StreamChunks, Target, TokenOutcome};
 
-/// Accounts tried for one request at most.
-const MAX_ACCOUNTS_PER_REQUEST: usize = 3;
+/// Upstream calls for one request at most, across all accounts.
+const MAX_ATTEMPTS: usize = 5;
+/// Retries on the same account after a transient failure, at most.
+const MAX_SAME_ACCOUNT_RETRIES: usize = 1;
+/// The longest a request waits before retrying on the same account.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
 /// The account that answered, for the response headers and the logs.
 pub struct Served {
@@ -48,9 +58,10 @@ pub async fn generate(
     state: &AppState,
     config: &Config,
     model: &str,
+    session: Option<u64>,
     request: &GenerateContentRequest,
 ) -> Result<(GenerateContentResponse, Served), GatewayError> {
-    match run(state, config, model, Call::Generate(request)).await? {
+    match run(state, config, model, session, Call::Generate(request)).await? {
         (Answer::Whole(answer), served) => Ok((answer, served)),
         _ => Err(mismatch()),
     }
@@ -60,9 +71,10 @@ pub async fn stream(
     state: &AppState,
     config: &Config,
     model: &str,
+    session: Option<u64>,
     request: &GenerateContentRequest,
 ) -> Result<(StreamChunks, Served), GatewayError> {
-    match run(state, config, model, Call::Stream(request)).await? {
+    match run(state, config, model, session, Call::Stream(request)).await? {
         (Answer::Stream(chunks), served) => Ok((chunks, served)),
         _ => Err(mismatch()),
     }
@@ -73,9 +85,10 @@ pub async fn count_tokens(
     state: &AppState,
     config: &Config,
     model: &str,
+    session: Option<u64>,
     request: &GenerateContentRequest,
 ) -> Result<u64, GatewayError> {
-    match run(state, config, model, Call::CountTokens(request)).await? {
+    match run(state, config, model, session, Call::CountTokens(request)).await? {
         (Answer::Count(tokens), _) => Ok(tokens),
         _ => Err(mismatch()),
     }
@@ -147,27 +160,47 @@ fn target<'a>(
     }
 }
 
-/// Whose fault a failure is: the account's (try another) or not (give up).
-fn is_account_fault(error: &UpstreamError) -> bool {
-    match error {
-        UpstreamError::OAuth { .. } | UpstreamError::Setup { .. } => true,
-        UpstreamError::Status { status, .. } => matches!(status, 401 | 403 | 429),
-        UpstreamError::Transport { .. } | UpstreamError::Decode(_) => false,
-    }
-}
-
 async fn run(
     state: &AppState,
     config: &Config,
     model: &str,
+    session: Option<u64>,
     call: Call<'_>,
 ) -> Result<(Answer, Served), GatewayError> {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(config.gateway.request_timeout_secs);
     let mut tried: Vec<i64> = Vec::new();
     let mut last_error: Option<UpstreamError> = None;
-    while tried.len() < MAX_ACCOUNTS_PER_REQUEST {
-        let account = match state.pool.pick(&tried) {
+    // The first client-side error, kept while a second account checks that the
+    // request, not the account, is at fault.
+    let mut client_fault: Option<(u16, UpstreamError)> = None;
+    let mut same_account_retries = 0;
+    for _ in 0..MAX_ATTEMPTS {
+        let now = now_unix();
+        let pick = state.pool.pick(&PickRequest {
+            model,
+            session,
+            mode: config.gateway.scheduling,
+            exclude: &tried,
+            reserve: f64::from(config.pool.reserve_percent) / 100.0,
+            now,
+        });
+        let account = match pick {
             Pick::Account(account) => account,
             Pick::NoAccounts => return Err(GatewayError::no_accounts()),
+            _ if client_fault.is_some() => break,
+            Pick::AllLimited { until, total } => {
+                if !tried.is_empty()
+                    && let Some(error) = &last_error
+                {
+                    tracing::debug!(%error, "the last account failed too");
+                }
+                state.pool.publish(PoolEvent::PoolExhausted {
+                    model: model.to_owned(),
+                    until,
+                });
+                return Err(pool_exhausted(model, until, now, total));
+            }
             Pick::NoneUsable { total, unusable } => {
                 return Err(match last_error {
                     Some(error) => GatewayError::from_upstream(&error),
@@ -175,28 +208,247 @@ async fn run(
                 });
             }
         };
-        tried.push(account.id);
-        match attempt(state, config, model, &account, call).await {
-            Ok(value) => {
+        let error = match attempt(state, config, model, &account, call).await {
+            Ok(answer) => {
                 record_use(state, &account);
                 return Ok((
-                    value,
+                    answer,
                     Served {
                         account,
                         upstream_model: model.to_owned(),
                     },
                 ));
             }
-            Err(error) if is_account_fault(&error) => {
-                tracing::warn!(account = %account.email, %error, "account failed; trying another");
-                last_error = Some(error);
+            Err(error) => error,
+        };
+        let verdict = judge(&error, model, now_unix());
+        tracing::debug!(account = %account.email, %error, ?verdict, "upstream call failed");
+        match verdict {
+            Verdict::RetrySameAccount { after }
+                if same_account_retries < MAX_SAME_ACCOUNT_RETRIES =>
+            {
+                same_account_retries += 1;
+                let wait = after.min(MAX_RETRY_WAIT);
+                if tokio::time::Instant::now() + wait >= deadline {
+                    return Err(GatewayError::from_upstream(&error));
+                }
+                tokio::time::sleep(wait).await;
             }
-            Err(error) => return Err(GatewayError::from_upstream(&error)),
+            Verdict::ReturnToClient { status } => match &client_fault {
+                Some((first, _)) if *first == status => {
+                    return Err(GatewayError::from_upstream(&error));
+                }
+                Some(_) => return Err(GatewayError::from_upstream(&error)),
+                None => {
+                    tried.push(account.id);
+                    client_fault = Some((status, error));
+                    continue;
+                }
+            },
+            verdict => {
+                act_on(state, &account, model, verdict);
+                tried.push(account.id);
+                same_account_retries = 0;
+            }
+        }
+        last_error = Some(error);
+        if tokio::time::Instant::now() >= deadline {
+            break;
         }
     }
-    Err(last_error
-        .map(|e| GatewayError::from_upstream(&e))
-        .unwrap_or_else(GatewayError::no_accounts))
+    let error = client_fault
+        .map(|(_, error)| error)
+        .or(last_error)
+        .map(|e| GatewayError::from_upstream(&e));
+    Err(error.unwrap_or_else(GatewayError::no_accounts))
+}
+
+/// What a failure means, by the policy table. Failures without an HTTP
+/// status (the network, a broken answer) are not the account's doing.
+fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
+    match error {
+        UpstreamError::Status {
+            status,
+            message,
+            retry_after,
+            google_status,
+            details,
+        } => policy::classify(
+            &Failure {
+                status: *status,
+                retry_after_secs: retry_after.map(|d| d.as_secs()),
+                google_status: google_status.as_deref(),
+                details,
+                message,
+                oauth_error: None,
+            },
+            model,
+            now,
+        ),
+        UpstreamError::OAuth {
+            status,
+            error,
+            description,
+        } => policy::classify(
+            &Failure {
+                status: *status,
+                retry_after_secs: None,
+                google_status: None,
+                details: &[],
+                message: description.as_deref().unwrap_or(""),
+                oauth_error: Some(error),
+            },
+            model,
+            now,
+        ),
+        UpstreamError::Transport { timeout: false, .. } => Verdict::RetrySameAccount {
+            after: Duration::from_secs(1),
+        },
+        UpstreamError::Setup { message, .. } => Verdict::Rotate {
+            reason: message.clone(),
+            retry_after: None,
+        },
+        UpstreamError::Transport { timeout: true, .. } | UpstreamError::Decode(_) => {
+            Verdict::ReturnToClient { status: 502 }
+        }
+    }
+}
+
+/// Carries out a verdict on the account: in memory at once, in the store off
+/// the request path, and as an event for notifications and the window.
+fn act_on(state: &AppState, account: &Arc<PoolAccount>, model: &str, verdict: Verdict) {
+    match verdict {
+        Verdict::CoolDown {
+            scope,
+            until,
+            reason,
+        } => limit(state, account, scope, LimitKind::CoolingDown, until, reason),
+        Verdict::QuotaExhausted {
+            scope,
+            resets_at,
+            reason,
+            ..
+        } => {
+            limit(
+                state,
+                account,
+                scope,
+                LimitKind::QuotaExhausted,
+                resets_at,
+                reason,
+            );
+            // The quota shows when it really resets; ask for it now.
+            let _ = state.quota_refresh.send(account.id);
+        }
+        Verdict::NeedsRelogin { reason } => {
+            set_status(state, account, AccountStatus::NeedsRelogin, reason, None);
+        }
+        Verdict::NeedsVerification { link, message } => {
+            set_status(state, account, AccountStatus::Forbidden, message, link);
+        }
+        Verdict::Forbidden { reason } => {
+            set_status(state, account, AccountStatus::Forbidden, reason, None);
+        }
+        Verdict::Rotate { reason, .. } => {
+            tracing::info!(account = %account.email, model, %reason, "moving to another account");
+        }
+        Verdict::RefreshToken
+        | Verdict::RetrySameAccount { .. }
+        | Verdict::ReturnToClient { .. } => {}
+    }
+}
+
+fn limit(
+    state: &AppState,
+    account: &Arc<PoolAccount>,
+    scope: LimitScope,
+    kind: LimitKind,
+    until: i64,
+    reason: String,
+) {
+    let model = match scope {
+        LimitScope::Model(model) => Some(model),
+        LimitScope::Account => None,
+    };
+    tracing::warn!(
+        account = %account.email,
+        model = model.as_deref().unwrap_or("(all models)"),
+        until,
+        %reason,
+        "{}",
+        if kind == LimitKind::QuotaExhausted { "quota exhausted" } else { "cooling down" }
+    );
+    account.add_limit(Limit {
+        model: model.clone(),
+        kind,
+        until,
+        reason: reason.clone(),
+    });
+    state.pool.publish(PoolEvent::Limited {
+        account_id: account.id,
+        email: account.email.clone(),
+        model: model.clone(),
+        quota_exhausted: kind == LimitKind::QuotaExhausted,
+        until,
+        why: reason.clone(),
+    });
+    let record = LimitRecord {
+        account_id: account.id,
+        model,
+        kind,
+        until,
+        reason,
+    };
+    persist(state, "save the account's limit", move |store| {
+        store.set_limit(&record)
+    });
+}
+
+/// Changes an account's lasting status, once: a second request that sees the
+/// same failure finds the account already marked and sends no second event.
+fn set_status(
+    state: &AppState,
+    account: &Arc<PoolAccount>,
+    status: AccountStatus,
+    reason: String,
+    link: Option<String>,
+) {
+    if account.status() == status {
+        return;
+    }
+    let from = account.set_status(status, Some(reason.clone()), link.clone());
+    tracing::warn!(account = %account.email, status = status.label(), %reason, "account status changed");
+    state.pool.publish(PoolEvent::StatusChanged {
+        account_id: account.id,
+        email: account.email.clone(),
+        from,
+        to: status,
+        why: reason.clone(),
+        link: link.clone(),
+    });
+    let id = account.id;
+    persist(state, "save the account's status", move |store| {
+        store.set_status_with_link(id, status, Some(&reason), link.as_deref())
+    });
+}
+
+/// Every account is limited for this model: a 429 that says when to come back.
+fn pool_exhausted(model: &str, until: i64, now: i64, total: usize) -> GatewayError {
+    let seconds = (until - now).max(1);
+    let when = chrono::DateTime::from_timestamp(until, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| until.to_string());
+    let mut error = GatewayError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::RateLimited,
+        format!(
+            "every account ({total}) is rate-limited or out of quota for {model}; \
+             the first frees up at {when} (in {seconds} s)"
+        ),
+    )
+    .with_code("pool_exhausted");
+    error.retry_after = Some(seconds as u64);
+    error
 }
 
 /// One account: token (refreshed if needed), the call, and once more with a
@@ -246,32 +498,15 @@ async fn fresh_token(
     config: &Config,
     account: &Arc<PoolAccount>,
 ) -> Result<Secret, UpstreamError> {
-    match google::access_token(&state.google, &config.google, account).await {
-        Ok(TokenOutcome::Cached(token)) => Ok(token),
-        Ok(TokenOutcome::Refreshed(grant)) => {
+    match google::access_token(&state.google, &config.google, account).await? {
+        TokenOutcome::Cached(token) => Ok(token),
+        TokenOutcome::Refreshed(grant) => {
             let (id, token, expires_at) =
                 (account.id, grant.access_token.clone(), grant.expires_at);
             persist(state, "save the new access token", move |store| {
                 store.save_access_token(id, &token, expires_at)
             });
             Ok(grant.access_token)
-        }
-        Err(error) => {
-            if error.is_invalid_grant() && account.status() == AccountStatus::Active {
-                tracing::warn!(
-                    account = %account.email,
-                    "Google refused the refresh token (invalid_grant): the account needs a new sign-in"
-                );
-                let reason = error.to_string();
-                account.set_status(AccountStatus::NeedsRelogin, Some(reason.clone()));
-                let id = account.id;
-                persist(
-                    state,
-                    "mark the account as needing a new sign-in",
-                    move |store| store.set_status(id, AccountStatus::NeedsRelogin, Some(&reason)),
-                );
-            }
-            Err(error)
         }
     }
 }

@@ -16,6 +16,9 @@ use super::error::GatewayError;
 use crate::protocol::{SseFrame, StreamEncoder, StreamFailure};
 use crate::upstream::google::StreamChunks;
 
+/// How long the upstream may be quiet before the client gets a keep-alive.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
 struct Pump<E> {
     upstream: StreamChunks,
     encoder: E,
@@ -24,9 +27,12 @@ struct Pump<E> {
     shutdown: CancellationToken,
 }
 
+/// `ping`: the keep-alive event to send while the upstream is quiet; `None`
+/// sends an SSE comment.
 pub fn response<E: StreamEncoder + 'static>(
     upstream: StreamChunks,
     encoder: E,
+    ping: Option<SseFrame>,
     shutdown: CancellationToken,
 ) -> Response {
     let pump = Pump {
@@ -76,7 +82,13 @@ pub fn response<E: StreamEncoder + 'static>(
             pump.pending.extend(out);
         }
     });
-    Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+    let mut keep_alive = KeepAlive::new().interval(KEEP_ALIVE_INTERVAL);
+    if let Some(ping) = ping {
+        let mut event = Event::default().data(ping.data);
+        if let Some(name) = ping.event {
+            event = event.event(name);
+        }
+        keep_alive = keep_alive.event(event);
+    }
+    Sse::new(events).keep_alive(keep_alive).into_response()
 }

@@ -3,18 +3,33 @@
 //!
 //! - account reload: when another process (`switchyard accounts add`) changes
 //!   the database, the pool picks the change up within a couple of seconds.
+//! - recovery: limits that ended are cleared, and each recovery announced.
+//! - quota: every account's quota is read every `pool.quota_poll_minutes`, and
+//!   at once when a request hit a quota error; low quotas are announced once
+//!   per reset window.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
 use crate::gateway::AppState;
+use crate::pool::{PoolAccount, PoolEvent};
+use crate::store::now_unix;
+use crate::upstream::UpstreamError;
+use crate::upstream::google::{self, TokenOutcome};
 
 /// How often the database is checked for changes made by other processes.
 const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+/// How often ended limits are looked for.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 
 pub fn spawn(state: &AppState, tasks: &TaskTracker) {
     tasks.spawn(reload_accounts(state.clone()));
+    tasks.spawn(recover(state.clone()));
+    if let Some(requests) = state.quota_refresh_requests.lock().take() {
+        tasks.spawn(poll_quotas(state.clone(), requests));
+    }
 }
 
 async fn reload_accounts(state: AppState) {
@@ -30,13 +45,13 @@ async fn reload_accounts(state: AppState) {
             .store
             .run(|s| {
                 let version = s.data_version()?;
-                Ok((version, s.accounts()?, s.quotas()?))
+                Ok((version, s.accounts()?, s.quotas()?, s.limits(now_unix())?))
             })
             .await;
         match result {
-            Ok((version, records, quotas)) if Some(version) != seen => {
+            Ok((version, records, quotas, limits)) if Some(version) != seen => {
                 seen = Some(version);
-                state.pool.load(&records, &quotas);
+                state.pool.load(&records, &quotas, &limits);
                 tracing::info!(
                     accounts = records.len(),
                     "accounts reloaded after an outside change"
@@ -46,4 +61,118 @@ async fn reload_accounts(state: AppState) {
             Err(error) => tracing::warn!(%error, "cannot check the database for account changes"),
         }
     }
+}
+
+async fn recover(state: AppState) {
+    let mut ticker = tokio::time::interval(RECOVERY_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let now = now_unix();
+        let mut any = false;
+        for account in state.pool.snapshot().iter() {
+            for limit in account.take_expired_limits(now) {
+                any = true;
+                tracing::info!(
+                    account = %account.email,
+                    model = limit.model.as_deref().unwrap_or("(all models)"),
+                    "limit ended; the account serves again"
+                );
+                state.pool.publish(PoolEvent::Recovered {
+                    account_id: account.id,
+                    email: account.email.clone(),
+                    model: limit.model,
+                });
+            }
+        }
+        if any && let Err(error) = state.store.run(move |s| s.clear_expired_limits(now)).await {
+            tracing::warn!(%error, "cannot clear ended limits");
+        }
+    }
+}
+
+async fn poll_quotas(state: AppState, mut requests: tokio::sync::mpsc::UnboundedReceiver<i64>) {
+    // (account, model, reset time) already warned about: one warning per window.
+    let mut warned: HashSet<(i64, String, Option<i64>)> = HashSet::new();
+    let minutes = state.config.load().pool.quota_poll_minutes.max(1);
+    let period = Duration::from_secs(u64::from(minutes) * 60);
+    // Quotas were read when each account was added; the first poll waits a period.
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let only: Option<i64> = tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            _ = ticker.tick() => None,
+            Some(id) = requests.recv() => Some(id),
+        };
+        let accounts: Vec<_> = state
+            .pool
+            .snapshot()
+            .iter()
+            .filter(|a| a.is_usable() && only.is_none_or(|id| a.id == id))
+            .cloned()
+            .collect();
+        for account in accounts {
+            if let Err(error) = refresh_quota(&state, &account, &mut warned).await {
+                tracing::warn!(account = %account.email, %error, "cannot read the quota");
+            }
+        }
+    }
+}
+
+/// Reads one account's quota, stores it, and warns when a model runs low.
+pub async fn refresh_quota(
+    state: &AppState,
+    account: &PoolAccount,
+    warned: &mut HashSet<(i64, String, Option<i64>)>,
+) -> Result<(), UpstreamError> {
+    let config = state.config.load_full();
+    let Some(project) = account.project_id.clone() else {
+        return Ok(());
+    };
+    let Some(profile) = config.google.oauth_profile(&account.oauth_client) else {
+        return Ok(());
+    };
+    let token = match google::access_token(&state.google, &config.google, account).await? {
+        TokenOutcome::Cached(token) => token,
+        TokenOutcome::Refreshed(grant) => {
+            let (id, token, expires_at) =
+                (account.id, grant.access_token.clone(), grant.expires_at);
+            let _ = state
+                .store
+                .run(move |s| s.save_access_token(id, &token, expires_at))
+                .await;
+            grant.access_token
+        }
+    };
+    let quotas = state
+        .google
+        .user_quota(&config.google, &profile, &token, &project)
+        .await?;
+    account.set_quotas(&quotas);
+    let threshold = f64::from(config.notifications.quota_warning_percent) / 100.0;
+    for quota in &quotas {
+        let Some(remaining) = quota.remaining_fraction else {
+            continue;
+        };
+        let key = (account.id, quota.model.clone(), quota.reset_at);
+        if remaining < threshold && remaining > 0.0 && warned.insert(key) {
+            state.pool.publish(PoolEvent::QuotaLow {
+                account_id: account.id,
+                email: account.email.clone(),
+                model: quota.model.clone(),
+                remaining_percent: remaining * 100.0,
+            });
+        }
+    }
+    let id = account.id;
+    state
+        .store
+        .run(move |s| s.replace_quotas(id, &quotas))
+        .await
+        .map_err(|e| UpstreamError::Decode(format!("cannot save the quota: {e}")))?;
+    Ok(())
 }

@@ -7,19 +7,45 @@
 
 pub mod policy;
 
+pub mod events;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
+use tokio::sync::broadcast;
 
+pub use events::PoolEvent;
+
+use crate::config::Scheduling;
 use crate::secret::Secret;
-use crate::store::{AccountRecord, AccountStatus, QuotaRecord};
+use crate::store::{AccountRecord, AccountStatus, LimitKind, LimitRecord, QuotaRecord};
 
 /// An OAuth access token and when it stops working (Unix seconds).
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     pub value: Secret,
     pub expires_at: i64,
+}
+
+/// The upstream's quota for one model of one account.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    /// 0.0 (none left) to 1.0.
+    pub remaining: Option<f64>,
+    /// Unix seconds.
+    pub resets_at: Option<i64>,
+}
+
+/// A limit that ends by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    /// `None`: the whole account.
+    pub model: Option<String>,
+    pub kind: LimitKind,
+    pub until: i64,
+    pub reason: String,
 }
 
 /// One account as the gateway uses it.
@@ -31,17 +57,21 @@ pub struct PoolAccount {
     pub project_id: Option<String>,
     pub tier: Option<String>,
     pub refresh_token: Secret,
-    /// Models the upstream reported a quota for.
-    pub models: Vec<String>,
     token: Mutex<Option<AccessToken>>,
-    status: Mutex<(AccountStatus, Option<String>)>,
+    status: Mutex<(AccountStatus, Option<String>, Option<String>)>,
+    quotas: Mutex<HashMap<String, Quota>>,
+    limits: Mutex<Vec<Limit>>,
     /// Held while refreshing, so concurrent requests wait for one refresh
     /// instead of each sending their own (a refresh storm can get a token revoked).
     pub refresh_lock: tokio::sync::Mutex<()>,
 }
 
 impl PoolAccount {
-    pub fn from_record(record: &AccountRecord, quotas: &[(i64, QuotaRecord)]) -> Self {
+    pub fn from_record(
+        record: &AccountRecord,
+        quotas: &[(i64, QuotaRecord)],
+        limits: &[LimitRecord],
+    ) -> Self {
         let token = match (&record.access_token, record.access_expires_at) {
             (Some(value), Some(expires_at)) => Some(AccessToken {
                 value: value.clone(),
@@ -56,13 +86,39 @@ impl PoolAccount {
             project_id: record.project_id.clone(),
             tier: record.tier.clone(),
             refresh_token: record.refresh_token.clone(),
-            models: quotas
-                .iter()
-                .filter(|(id, _)| *id == record.id)
-                .map(|(_, q)| q.model.clone())
-                .collect(),
             token: Mutex::new(token),
-            status: Mutex::new((record.status, record.status_reason.clone())),
+            status: Mutex::new((
+                record.status,
+                record.status_reason.clone(),
+                record.status_link.clone(),
+            )),
+            quotas: Mutex::new(
+                quotas
+                    .iter()
+                    .filter(|(id, _)| *id == record.id)
+                    .map(|(_, q)| {
+                        (
+                            q.model.clone(),
+                            Quota {
+                                remaining: q.remaining_fraction,
+                                resets_at: q.reset_at,
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            limits: Mutex::new(
+                limits
+                    .iter()
+                    .filter(|l| l.account_id == record.id)
+                    .map(|l| Limit {
+                        model: l.model.clone(),
+                        kind: l.kind,
+                        until: l.until,
+                        reason: l.reason.clone(),
+                    })
+                    .collect(),
+            ),
             refresh_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -97,13 +153,105 @@ impl PoolAccount {
         self.status.lock().1.clone()
     }
 
-    pub fn set_status(&self, status: AccountStatus, reason: Option<String>) {
-        *self.status.lock() = (status, reason);
+    pub fn status_link(&self) -> Option<String> {
+        self.status.lock().2.clone()
+    }
+
+    /// Sets the status; returns the previous one.
+    pub fn set_status(
+        &self,
+        status: AccountStatus,
+        reason: Option<String>,
+        link: Option<String>,
+    ) -> AccountStatus {
+        std::mem::replace(&mut *self.status.lock(), (status, reason, link)).0
     }
 
     pub fn is_usable(&self) -> bool {
         self.status() == AccountStatus::Active
     }
+
+    pub fn quotas(&self) -> HashMap<String, Quota> {
+        self.quotas.lock().clone()
+    }
+
+    pub fn quota(&self, model: &str) -> Option<Quota> {
+        self.quotas.lock().get(model).copied()
+    }
+
+    pub fn set_quotas(&self, quotas: &[QuotaRecord]) {
+        *self.quotas.lock() = quotas
+            .iter()
+            .map(|q| {
+                (
+                    q.model.clone(),
+                    Quota {
+                        remaining: q.remaining_fraction,
+                        resets_at: q.reset_at,
+                    },
+                )
+            })
+            .collect();
+    }
+
+    /// Every limit still in force at `now`.
+    pub fn limits(&self, now: i64) -> Vec<Limit> {
+        self.limits
+            .lock()
+            .iter()
+            .filter(|l| l.until > now)
+            .cloned()
+            .collect()
+    }
+
+    /// Adds a limit (replacing one on the same model).
+    pub fn add_limit(&self, limit: Limit) {
+        let mut limits = self.limits.lock();
+        limits.retain(|l| l.model != limit.model);
+        limits.push(limit);
+    }
+
+    /// Removes limits that ended by `now`, and returns them.
+    pub fn take_expired_limits(&self, now: i64) -> Vec<Limit> {
+        let mut limits = self.limits.lock();
+        let (expired, kept): (Vec<Limit>, Vec<Limit>) =
+            limits.drain(..).partition(|l| l.until <= now);
+        *limits = kept;
+        expired
+    }
+
+    /// The limit that keeps this account from `model` at `now`, if any: the
+    /// whole-account one or the model's, whichever ends later.
+    pub fn limit_for(&self, model: &str, now: i64) -> Option<Limit> {
+        self.limits
+            .lock()
+            .iter()
+            .filter(|l| l.until > now && l.model.as_deref().is_none_or(|m| m == model))
+            .max_by_key(|l| l.until)
+            .cloned()
+    }
+
+    /// Whether the account has quota left for `model` above `reserve` (0..1).
+    /// An unknown quota counts as available: the upstream will say otherwise.
+    fn has_quota(&self, model: &str, reserve: f64) -> bool {
+        self.quota(model)
+            .and_then(|q| q.remaining)
+            .is_none_or(|remaining| remaining > reserve)
+    }
+}
+
+/// What a request needs from the pool.
+#[derive(Debug, Clone)]
+pub struct PickRequest<'a> {
+    pub model: &'a str,
+    /// The conversation this request belongs to, for sticky scheduling.
+    pub session: Option<u64>,
+    pub mode: Scheduling,
+    /// Accounts already tried for this request.
+    pub exclude: &'a [i64],
+    /// Leave this fraction (0..1) of each quota unused.
+    pub reserve: f64,
+    pub now: i64,
 }
 
 /// What [`Pool::pick`] found.
@@ -112,34 +260,61 @@ pub enum Pick {
     Account(Arc<PoolAccount>),
     /// The pool has no accounts at all.
     NoAccounts,
-    /// Accounts exist, but none can serve (all failed, disabled or already tried).
+    /// Every account that could serve is limited; the first frees up at `until`.
+    AllLimited {
+        until: i64,
+        total: usize,
+    },
+    /// Accounts exist, but none can serve (failed, disabled or already tried).
     NoneUsable {
         total: usize,
         unusable: Vec<(String, AccountStatus)>,
     },
 }
 
-#[derive(Default)]
+/// Sessions remembered for sticky scheduling, at most; the oldest half is
+/// forgotten when full.
+const MAX_SESSIONS: usize = 10_000;
+
 pub struct Pool {
     // Readers take a snapshot (an `Arc` clone) and let go at once; the lock is
     // only written when the account list is reloaded.
     accounts: RwLock<Arc<Vec<Arc<PoolAccount>>>>,
     cursor: AtomicUsize,
+    /// session → (account id, last use). A short lock per pick.
+    sessions: Mutex<HashMap<u64, (i64, i64)>>,
+    events: broadcast::Sender<PoolEvent>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Pool {
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            accounts: RwLock::new(Arc::new(Vec::new())),
+            cursor: AtomicUsize::new(0),
+            sessions: Mutex::new(HashMap::new()),
+            events: broadcast::channel(256).0,
+        }
     }
 
     /// Replaces the account list with the store's, keeping the live state
     /// (cached tokens) of accounts whose credentials did not change.
-    pub fn load(&self, records: &[AccountRecord], quotas: &[(i64, QuotaRecord)]) {
+    pub fn load(
+        &self,
+        records: &[AccountRecord],
+        quotas: &[(i64, QuotaRecord)],
+        limits: &[LimitRecord],
+    ) {
         let current = self.snapshot();
         let next: Vec<Arc<PoolAccount>> = records
             .iter()
             .map(|record| {
-                let fresh = PoolAccount::from_record(record, quotas);
+                let fresh = PoolAccount::from_record(record, quotas, limits);
                 if let Some(old) = current
                     .iter()
                     .find(|a| a.id == record.id && a.refresh_token == record.refresh_token)
@@ -163,6 +338,10 @@ impl Pool {
         self.accounts.read().clone()
     }
 
+    pub fn account(&self, id: i64) -> Option<Arc<PoolAccount>> {
+        self.snapshot().iter().find(|a| a.id == id).cloned()
+    }
+
     pub fn len(&self) -> usize {
         self.accounts.read().len()
     }
@@ -171,28 +350,108 @@ impl Pool {
         self.len() == 0
     }
 
-    /// The next usable account in round-robin order, skipping `exclude`.
-    pub fn pick(&self, exclude: &[i64]) -> Pick {
+    pub fn subscribe(&self) -> broadcast::Receiver<PoolEvent> {
+        self.events.subscribe()
+    }
+
+    /// Publishes an event; having no subscriber is fine.
+    pub fn publish(&self, event: PoolEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Chooses the account for a request.
+    ///
+    /// Candidates are active accounts, not yet tried, not limited for the
+    /// model, with quota left above the reserve. Among them:
+    /// - `round_robin`: the next in turn.
+    /// - `balance`: the conversation's account if it is a candidate; otherwise
+    ///   the best candidate, and the conversation moves there for good.
+    /// - `sticky`: like balance, but the conversation keeps its home account
+    ///   and goes back to it as soon as it can serve again (prompt caches stay warm).
+    ///
+    /// "Best" prefers a known quota whose reset comes soonest (quota that
+    /// resets anyway is spent first), then the most quota left; ties take
+    /// turns, so equal accounts share the load.
+    pub fn pick(&self, request: &PickRequest<'_>) -> Pick {
         let accounts = self.snapshot();
         if accounts.is_empty() {
             return Pick::NoAccounts;
         }
-        let start = self.cursor.fetch_add(1, Ordering::Relaxed);
-        let count = accounts.len();
-        for offset in 0..count {
-            let account = &accounts[(start + offset) % count];
-            if account.is_usable() && !exclude.contains(&account.id) {
-                return Pick::Account(account.clone());
+        let active: Vec<&Arc<PoolAccount>> = accounts
+            .iter()
+            .filter(|a| a.is_usable() && !request.exclude.contains(&a.id))
+            .collect();
+        let candidates: Vec<&Arc<PoolAccount>> = active
+            .iter()
+            .copied()
+            .filter(|a| {
+                a.limit_for(request.model, request.now).is_none()
+                    && a.has_quota(request.model, request.reserve)
+            })
+            .collect();
+        if candidates.is_empty() {
+            if active.is_empty() {
+                return Pick::NoneUsable {
+                    total: accounts.len(),
+                    unusable: accounts
+                        .iter()
+                        .filter(|a| !a.is_usable())
+                        .map(|a| (a.email.clone(), a.status()))
+                        .collect(),
+                };
+            }
+            let until = active
+                .iter()
+                .map(|a| {
+                    let limited = a.limit_for(request.model, request.now).map(|l| l.until);
+                    let quota_reset = a
+                        .quota(request.model)
+                        .filter(|q| q.remaining.is_some_and(|r| r <= request.reserve))
+                        .and_then(|q| q.resets_at);
+                    limited.max(quota_reset).unwrap_or(request.now + 60)
+                })
+                .min()
+                .unwrap_or(request.now + 60);
+            return Pick::AllLimited {
+                until,
+                total: accounts.len(),
+            };
+        }
+        let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
+        if request.mode == Scheduling::RoundRobin {
+            return Pick::Account(candidates[turn % candidates.len()].clone());
+        }
+        if let Some(session) = request.session {
+            let bound = self.sessions.lock().get(&session).map(|(id, _)| *id);
+            if let Some(account) = bound.and_then(|id| candidates.iter().find(|a| a.id == id)) {
+                self.bind(session, account.id, request.now);
+                return Pick::Account((*account).clone());
             }
         }
-        Pick::NoneUsable {
-            total: count,
-            unusable: accounts
-                .iter()
-                .filter(|a| !a.is_usable())
-                .map(|a| (a.email.clone(), a.status()))
-                .collect(),
+        let best = best_candidate(&candidates, request, turn);
+        if let Some(session) = request.session {
+            let home_still_active = request.mode == Scheduling::Sticky
+                && self
+                    .sessions
+                    .lock()
+                    .get(&session)
+                    .is_some_and(|(id, _)| active.iter().any(|a| a.id == *id));
+            if !home_still_active {
+                self.bind(session, best.id, request.now);
+            }
         }
+        Pick::Account(best.clone())
+    }
+
+    fn bind(&self, session: u64, account_id: i64, now: i64) {
+        let mut sessions = self.sessions.lock();
+        if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(&session) {
+            let mut ages: Vec<i64> = sessions.values().map(|(_, at)| *at).collect();
+            ages.sort_unstable();
+            let cutoff = ages[ages.len() / 2];
+            sessions.retain(|_, (_, at)| *at > cutoff);
+        }
+        sessions.insert(session, (account_id, now));
     }
 
     /// Every model some usable account has a quota for, sorted.
@@ -201,12 +460,32 @@ impl Pool {
             .snapshot()
             .iter()
             .filter(|a| a.is_usable())
-            .flat_map(|a| a.models.iter().cloned())
+            .flat_map(|a| a.quotas().into_keys())
             .collect();
         models.sort();
         models.dedup();
         models
     }
+}
+
+fn best_candidate<'a>(
+    candidates: &[&'a Arc<PoolAccount>],
+    request: &PickRequest<'_>,
+    turn: usize,
+) -> &'a Arc<PoolAccount> {
+    let rank = |a: &PoolAccount| {
+        let quota = a.quota(request.model);
+        // Known reset first (sooner is better), then more quota left.
+        let reset = quota.and_then(|q| q.resets_at).unwrap_or(i64::MAX);
+        let remaining = quota.and_then(|q| q.remaining).unwrap_or(1.0);
+        (reset, (-(remaining * 1000.0)) as i64)
+    };
+    let best_rank = candidates.iter().map(|a| rank(a)).min();
+    let tied: Vec<&&'a Arc<PoolAccount>> = candidates
+        .iter()
+        .filter(|a| Some(rank(a)) == best_rank)
+        .collect();
+    tied[turn % tied.len()]
 }
 
 #[cfg(test)]
@@ -226,22 +505,46 @@ mod tests {
             tier: None,
             status,
             status_reason: None,
+            status_link: None,
             created_at: 0,
             last_used_at: None,
         }
     }
 
-    fn picked(pool: &Pool, exclude: &[i64]) -> Option<i64> {
-        match pool.pick(exclude) {
+    fn request<'a>(mode: Scheduling, session: Option<u64>, exclude: &'a [i64]) -> PickRequest<'a> {
+        PickRequest {
+            model: "m",
+            session,
+            mode,
+            exclude,
+            reserve: 0.0,
+            now: 1000,
+        }
+    }
+
+    fn picked(pool: &Pool, request: &PickRequest<'_>) -> Option<i64> {
+        match pool.pick(request) {
             Pick::Account(a) => Some(a.id),
             _ => None,
         }
     }
 
+    fn pool_of(n: i64) -> Pool {
+        let pool = Pool::new();
+        let records: Vec<_> = (1..=n)
+            .map(|id| record(id, AccountStatus::Active))
+            .collect();
+        pool.load(&records, &[], &[]);
+        pool
+    }
+
     #[test]
     fn round_robin_skips_unusable_and_excluded() {
         let pool = Pool::new();
-        assert!(matches!(pool.pick(&[]), Pick::NoAccounts));
+        assert!(matches!(
+            pool.pick(&request(Scheduling::RoundRobin, None, &[])),
+            Pick::NoAccounts
+        ));
         pool.load(
             &[
                 record(1, AccountStatus::Active),
@@ -249,12 +552,18 @@ mod tests {
                 record(3, AccountStatus::Active),
             ],
             &[],
+            &[],
         );
-        let picks: Vec<_> = (0..4).map(|_| picked(&pool, &[]).unwrap()).collect();
+        let picks: Vec<_> = (0..4)
+            .map(|_| picked(&pool, &request(Scheduling::RoundRobin, None, &[])).unwrap())
+            .collect();
         assert_eq!(picks.iter().filter(|&&id| id == 1).count(), 2);
         assert_eq!(picks.iter().filter(|&&id| id == 3).count(), 2);
-        assert_eq!(picked(&pool, &[1]), Some(3));
-        match pool.pick(&[1, 3]) {
+        assert_eq!(
+            picked(&pool, &request(Scheduling::RoundRobin, None, &[1])),
+            Some(3)
+        );
+        match pool.pick(&request(Scheduling::RoundRobin, None, &[1, 3])) {
             Pick::NoneUsable { total, unusable } => {
                 assert_eq!(total, 3);
                 assert_eq!(
@@ -267,14 +576,126 @@ mod tests {
     }
 
     #[test]
+    fn sessions_stay_on_their_account() {
+        for mode in [Scheduling::Sticky, Scheduling::Balance] {
+            let pool = pool_of(4);
+            let first = picked(&pool, &request(mode, Some(7), &[])).unwrap();
+            for _ in 0..20 {
+                assert_eq!(
+                    picked(&pool, &request(mode, Some(7), &[])),
+                    Some(first),
+                    "{mode:?}"
+                );
+            }
+            // Another conversation is free to land elsewhere.
+            let others: std::collections::HashSet<i64> = (100..110)
+                .filter_map(|s| picked(&pool, &request(mode, Some(s), &[])))
+                .collect();
+            assert!(others.len() > 1, "{mode:?}: {others:?}");
+        }
+    }
+
+    #[test]
+    fn balance_moves_for_good_sticky_goes_home() {
+        for (mode, returns_home) in [(Scheduling::Balance, false), (Scheduling::Sticky, true)] {
+            let pool = pool_of(2);
+            let home = picked(&pool, &request(mode, Some(1), &[])).unwrap();
+            let home_account = pool.account(home).unwrap();
+            home_account.add_limit(Limit {
+                model: Some("m".into()),
+                kind: LimitKind::CoolingDown,
+                until: 1010,
+                reason: "rate".into(),
+            });
+            let moved = picked(&pool, &request(mode, Some(1), &[])).unwrap();
+            assert_ne!(moved, home);
+            let later = PickRequest {
+                now: 1020,
+                ..request(mode, Some(1), &[])
+            };
+            let back = picked(&pool, &later).unwrap();
+            assert_eq!(back == home, returns_home, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn limits_and_quotas_steer_the_choice() {
+        let pool = pool_of(3);
+        let accounts = pool.snapshot();
+        accounts[0].add_limit(Limit {
+            model: Some("m".into()),
+            kind: LimitKind::QuotaExhausted,
+            until: 5000,
+            reason: "quota".into(),
+        });
+        accounts[1].set_quotas(&[QuotaRecord {
+            model: "m".into(),
+            remaining_fraction: Some(0.05),
+            reset_at: Some(3000),
+            updated_at: 0,
+        }]);
+        // Account 1 is limited for m, but serves another model.
+        let other = PickRequest {
+            model: "other",
+            ..request(Scheduling::RoundRobin, None, &[2, 3])
+        };
+        assert_eq!(picked(&pool, &other), Some(1));
+        // With a 10% reserve, account 2 (5% left) is out; account 3 remains.
+        let reserved = PickRequest {
+            reserve: 0.10,
+            ..request(Scheduling::Balance, None, &[])
+        };
+        for _ in 0..5 {
+            assert_eq!(picked(&pool, &reserved), Some(3));
+        }
+        // Without the reserve, account 2 wins: its quota resets soonest.
+        for _ in 0..5 {
+            assert_eq!(
+                picked(&pool, &request(Scheduling::Balance, None, &[])),
+                Some(2)
+            );
+        }
+        // All limited: the earliest time one frees up.
+        accounts[1].add_limit(Limit {
+            model: None,
+            kind: LimitKind::CoolingDown,
+            until: 1500,
+            reason: "r".into(),
+        });
+        accounts[2].add_limit(Limit {
+            model: Some("m".into()),
+            kind: LimitKind::CoolingDown,
+            until: 2500,
+            reason: "r".into(),
+        });
+        match pool.pick(&request(Scheduling::Balance, None, &[])) {
+            Pick::AllLimited { until, total } => {
+                assert_eq!((until, total), (1500, 3));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(accounts[1].take_expired_limits(1600).len(), 1);
+        assert_eq!(
+            picked(
+                &pool,
+                &PickRequest {
+                    now: 1600,
+                    ..request(Scheduling::Balance, None, &[])
+                }
+            ),
+            Some(2)
+        );
+    }
+
+    #[test]
     fn reload_keeps_a_newer_cached_token() {
         let pool = Pool::new();
-        pool.load(&[record(1, AccountStatus::Active)], &[]);
+        pool.load(&[record(1, AccountStatus::Active)], &[], &[]);
         pool.snapshot()[0].set_token(AccessToken {
             value: Secret::new("fresh"),
             expires_at: 1000,
         });
-        pool.load(&[record(1, AccountStatus::Active)], &[]);
+        pool.load(&[record(1, AccountStatus::Active)], &[], &[]);
         assert_eq!(
             pool.snapshot()[0].usable_token(0, 60).unwrap().expose(),
             "fresh"
@@ -283,7 +704,7 @@ mod tests {
         // A new refresh token (account re-added) drops the old access token.
         let mut changed = record(1, AccountStatus::Active);
         changed.refresh_token = Secret::new("other");
-        pool.load(&[changed], &[]);
+        pool.load(&[changed], &[], &[]);
         assert!(pool.snapshot()[0].token().is_none());
     }
 }

@@ -4,11 +4,20 @@
 //! streaming ones are small state machines fed one upstream chunk at a time.
 //! Nothing in here knows about HTTP frameworks, accounts or the network.
 
+pub mod anthropic;
+pub mod anthropic_from_gemini;
+pub mod completions;
+pub mod completions_from_gemini;
 pub mod gemini;
+pub mod gemini_request_from_anthropic;
+pub mod gemini_request_from_completions;
 pub mod gemini_request_from_openai;
+pub mod gemini_request_from_responses;
 pub mod gemini_stream;
 pub mod openai;
 pub mod openai_from_gemini;
+pub mod responses;
+pub mod responses_from_gemini;
 pub mod schema;
 pub mod signature;
 

@@ -4,8 +4,9 @@
 use super::gemini::{Candidate, GenerateContentResponse, UsageMetadata};
 use super::openai::{
     AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionChunk, ChunkChoice,
-    CompletionTokensDetails, Delta, PromptTokensDetails, Usage,
+    CompletionTokensDetails, Delta, FunctionCallOut, PromptTokensDetails, ToolCallOut, Usage,
 };
+use super::signature::tool_call_id_with_signature;
 use super::{SseFrame, StreamEncoder, StreamFailure, to_json};
 
 /// OpenAI's `finish_reason` for Gemini's `finishReason`.
@@ -36,20 +37,66 @@ pub fn usage_from_gemini(usage: &UsageMetadata) -> Usage {
     }
 }
 
-/// The answer text and the thinking text of a candidate, in order.
-fn texts(candidate: &Candidate) -> (String, String) {
-    let mut answer = String::new();
-    let mut thinking = String::new();
+/// What one candidate (or one chunk of it) says: answer text, thinking text,
+/// and tool calls, each in order.
+#[derive(Default)]
+struct Said {
+    answer: String,
+    thinking: String,
+    tool_calls: Vec<ToolCallOut>,
+}
+
+fn said(candidate: &Candidate) -> Said {
+    let mut said = Said::default();
     for part in candidate.content.iter().flat_map(|c| &c.parts) {
-        if let Some(text) = &part.text {
+        if let Some(call) = &part.function_call {
+            said.tool_calls.push(tool_call_from_gemini(
+                call,
+                part.thought_signature.as_deref(),
+            ));
+        } else if let Some(text) = &part.text {
             if part.is_thought() {
-                thinking.push_str(text);
+                said.thinking.push_str(text);
             } else {
-                answer.push_str(text);
+                said.answer.push_str(text);
             }
         }
     }
-    (answer, thinking)
+    said
+}
+
+/// A Gemini `functionCall` as an OpenAI tool call; its thought signature rides
+/// in the id so it comes back with the tool result.
+fn tool_call_from_gemini(call: &serde_json::Value, signature: Option<&str>) -> ToolCallOut {
+    let call_id = call
+        .get("id")
+        .and_then(|id| id.as_str())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("call_{}", random_suffix()));
+    let arguments = call
+        .get("args")
+        .map(to_json)
+        .unwrap_or_else(|| "{}".to_owned());
+    ToolCallOut {
+        index: None,
+        id: tool_call_id_with_signature(&call_id, signature),
+        kind: "function",
+        function: FunctionCallOut {
+            name: call
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            arguments,
+        },
+    }
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let bytes: [u8; 8] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A whole chat completion. `model` is the name the client asked for.
@@ -64,18 +111,23 @@ pub fn openai_response_from_gemini(
         .iter()
         .enumerate()
         .map(|(position, candidate)| {
-            let (answer, thinking) = texts(candidate);
+            let said = said(candidate);
+            let finish_reason = if said.tool_calls.is_empty() {
+                finish_reason_from_gemini(candidate.finish_reason.as_deref().unwrap_or("STOP"))
+            } else {
+                "tool_calls"
+            };
             ChatChoice {
                 index: candidate.index.unwrap_or(position as u32),
                 message: AssistantMessage {
                     role: "assistant",
-                    content: Some(answer),
-                    reasoning_content: (!thinking.is_empty()).then_some(thinking),
+                    content: (!said.answer.is_empty() || said.tool_calls.is_empty())
+                        .then_some(said.answer),
+                    reasoning_content: (!said.thinking.is_empty()).then_some(said.thinking),
                     refusal: None,
+                    tool_calls: (!said.tool_calls.is_empty()).then_some(said.tool_calls),
                 },
-                finish_reason: Some(finish_reason_from_gemini(
-                    candidate.finish_reason.as_deref().unwrap_or("STOP"),
-                )),
+                finish_reason: Some(finish_reason),
                 logprobs: None,
             }
         })
@@ -95,6 +147,7 @@ pub fn openai_response_from_gemini(
                 content: None,
                 reasoning_content: None,
                 refusal: Some(format!("The upstream model returned no answer ({reason}).")),
+                tool_calls: None,
             },
             finish_reason: Some("content_filter"),
             logprobs: None,
@@ -123,6 +176,8 @@ pub struct OpenAiChunkEncoder {
     /// Per candidate index: whether the role chunk went out, whether it finished.
     started: Vec<bool>,
     finished: Vec<bool>,
+    /// Per candidate index: tool calls sent so far (their `index`).
+    tool_calls: Vec<u32>,
     usage: Option<UsageMetadata>,
 }
 
@@ -135,6 +190,7 @@ impl OpenAiChunkEncoder {
             include_usage,
             started: Vec::new(),
             finished: Vec::new(),
+            tool_calls: Vec::new(),
             usage: None,
         }
     }
@@ -179,11 +235,15 @@ impl StreamEncoder for OpenAiChunkEncoder {
                 let delta = Delta {
                     role: Some("assistant"),
                     content: Some(String::new()),
-                    reasoning_content: None,
+                    ..Delta::default()
                 };
                 out.push(self.frame(vec![Self::choice(index, delta, None)], None));
             }
-            let (answer, thinking) = texts(candidate);
+            let Said {
+                answer,
+                thinking,
+                tool_calls,
+            } = said(candidate);
             if !thinking.is_empty() {
                 let delta = Delta {
                     reasoning_content: Some(thinking),
@@ -198,10 +258,33 @@ impl StreamEncoder for OpenAiChunkEncoder {
                 };
                 out.push(self.frame(vec![Self::choice(index, delta, None)], None));
             }
+            if !tool_calls.is_empty() {
+                if self.tool_calls.len() <= slot {
+                    self.tool_calls.resize(slot + 1, 0);
+                }
+                let numbered: Vec<ToolCallOut> = tool_calls
+                    .into_iter()
+                    .map(|mut call| {
+                        call.index = Some(self.tool_calls[slot]);
+                        self.tool_calls[slot] += 1;
+                        call
+                    })
+                    .collect();
+                let delta = Delta {
+                    tool_calls: Some(numbered),
+                    ..Delta::default()
+                };
+                out.push(self.frame(vec![Self::choice(index, delta, None)], None));
+            }
             if let Some(reason) = &candidate.finish_reason
                 && !Self::mark(&mut self.finished, slot)
             {
-                let finish = finish_reason_from_gemini(reason);
+                let called_tools = self.tool_calls.get(slot).is_some_and(|n| *n > 0);
+                let finish = if called_tools {
+                    "tool_calls"
+                } else {
+                    finish_reason_from_gemini(reason)
+                };
                 out.push(self.frame(
                     vec![Self::choice(index, Delta::default(), Some(finish))],
                     None,
@@ -397,5 +480,52 @@ mod tests {
                 .unwrap()
                 .contains("SAFETY")
         );
+    }
+
+    #[test]
+    fn parallel_tool_calls_with_signatures_stream_and_collect_alike() {
+        let chunks = vec![
+            json!({"candidates": [{"content": {"role": "model", "parts": [
+                {"functionCall": {"id": "call_a", "name": "weather", "args": {"city": "Oslo"}}, "thoughtSignature": "sig-1"}]}}]}),
+            json!({"candidates": [{"content": {"role": "model", "parts": [
+                {"functionCall": {"id": "call_b", "name": "weather", "args": {"city": "Bergen"}}}]}, "finishReason": "STOP"}]}),
+        ];
+        let frames = run(chunks, false);
+        let calls: Vec<&Value> = frames
+            .iter()
+            .filter_map(|f| f.get("choices").and_then(|c| c.get(0)))
+            .filter_map(|c| c["delta"].get("tool_calls"))
+            .flat_map(|calls| calls.as_array().unwrap())
+            .collect();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0]["index"], 0);
+        assert_eq!(calls[1]["index"], 1);
+        let first_id = calls[0]["id"].as_str().unwrap();
+        assert_eq!(
+            crate::protocol::signature::split_tool_call_id(first_id),
+            ("call_a", Some("sig-1".to_owned()))
+        );
+        assert_eq!(calls[1]["id"], "call_b");
+        assert_eq!(calls[0]["function"]["arguments"], "{\"city\":\"Oslo\"}");
+        let finish: Vec<&Value> = frames
+            .iter()
+            .filter_map(|f| f.get("choices").and_then(|c| c.get(0)))
+            .map(|c| &c["finish_reason"])
+            .filter(|f| !f.is_null())
+            .collect();
+        assert_eq!(finish, vec![&json!("tool_calls")]);
+
+        let whole = chunk(
+            json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"functionCall": {"id": "call_a", "name": "weather", "args": {"city": "Oslo"}}, "thoughtSignature": "sig-1"},
+            {"functionCall": {"id": "call_b", "name": "weather", "args": {"city": "Bergen"}}}]}, "finishReason": "STOP"}]}),
+        );
+        let response =
+            serde_json::to_value(openai_response_from_gemini(&whole, "x".into(), 5, "m")).unwrap();
+        let message = &response["choices"][0]["message"];
+        assert_eq!(message["content"], Value::Null);
+        assert_eq!(message["tool_calls"][0]["id"], calls[0]["id"]);
+        assert_eq!(message["tool_calls"][1]["function"], calls[1]["function"]);
+        assert_eq!(response["choices"][0]["finish_reason"], "tool_calls");
     }
 }

@@ -110,12 +110,17 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
     // Type: a list with "null" means nullable; several real types become anyOf.
     let mut types: Vec<String> = match object.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(list)) => list
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => list
             .iter()
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect(),
-        _ => Vec::new(),
+        Some(other) => {
+            return Err(format!(
+                "`type` must be a string or a list of strings, not {other}"
+            ));
+        }
+        None => Vec::new(),
     };
     if types.iter().any(|t| t == "null") {
         types.retain(|t| t != "null");

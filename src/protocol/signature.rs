@@ -7,6 +7,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::gemini::Content;
+
 const MARKER: &str = "__ts_";
 
 /// The placeholder Google documents for function calls whose signature was
@@ -34,6 +36,25 @@ pub fn split_tool_call_id(id: &str) -> (&str, Option<String>) {
         return (call_id, Some(signature));
     }
     (id, None)
+}
+
+/// A model turn whose function calls carry no signature at all (history from
+/// another model, or a client that rebuilt the ids) gets [`SKIP_VALIDATOR`] on
+/// its first call, so thinking models accept it.
+pub fn sign_unsigned_calls(contents: &mut [Content]) {
+    for content in contents
+        .iter_mut()
+        .filter(|c| c.role.as_deref() == Some("model"))
+    {
+        let has_calls = content.parts.iter().any(|p| p.function_call.is_some());
+        let signed = content.parts.iter().any(|p| p.thought_signature.is_some());
+        if has_calls
+            && !signed
+            && let Some(first) = content.parts.iter_mut().find(|p| p.function_call.is_some())
+        {
+            first.thought_signature = Some(SKIP_VALIDATOR.to_owned());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ pub struct AccountRecord {
     pub tier: Option<String>,
     pub status: AccountStatus,
     pub status_reason: Option<String>,
+    /// Where to fix a "needs verification" status.
+    pub status_link: Option<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
 }
@@ -99,7 +101,7 @@ pub struct QuotaRecord {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, upstream, oauth_client, refresh_token, access_token, \
-     access_expires_at, project_id, tier, status, status_reason, created_at, last_used_at";
+     access_expires_at, project_id, tier, status, status_reason, created_at, last_used_at, status_link";
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRecord> {
     Ok(AccountRecord {
@@ -116,6 +118,7 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRecord> {
         status_reason: row.get(10)?,
         created_at: row.get(11)?,
         last_used_at: row.get(12)?,
+        status_link: row.get(13)?,
     })
 }
 
@@ -138,7 +141,8 @@ impl Store {
                         "UPDATE accounts SET oauth_client = ?2, refresh_token = ?3, access_token = ?4,
                            access_expires_at = ?5, project_id = ?6, tier = ?7,
                            status = CASE WHEN status = 'disabled' THEN status ELSE 'active' END,
-                           status_reason = CASE WHEN status = 'disabled' THEN status_reason ELSE NULL END
+                           status_reason = CASE WHEN status = 'disabled' THEN status_reason ELSE NULL END,
+                           status_link = CASE WHEN status = 'disabled' THEN status_link ELSE NULL END
                          WHERE id = ?1",
                         params![
                             id,
@@ -245,10 +249,20 @@ impl Store {
         status: AccountStatus,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.set_status_with_link(id, status, reason, None)
+    }
+
+    pub fn set_status_with_link(
+        &self,
+        id: i64,
+        status: AccountStatus,
+        reason: Option<&str>,
+        link: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.with_conn(|conn| {
             conn.execute(
-                "UPDATE accounts SET status = ?2, status_reason = ?3 WHERE id = ?1",
-                params![id, status.as_str(), reason],
+                "UPDATE accounts SET status = ?2, status_reason = ?3, status_link = ?4 WHERE id = ?1",
+                params![id, status.as_str(), reason, link],
             )
         })?;
         Ok(())

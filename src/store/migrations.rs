@@ -38,6 +38,20 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (account_id, model)
     );
     "#,
+    // 1 → 2: limits that expire by themselves (per model, or '' for the whole
+    // account), kept so a restart neither forgets them nor hammers the account;
+    // and the link that goes with a "needs verification" status.
+    r#"
+    CREATE TABLE limits (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        model      TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        until      INTEGER NOT NULL,
+        reason     TEXT NOT NULL,
+        PRIMARY KEY (account_id, model)
+    );
+    ALTER TABLE accounts ADD COLUMN status_link TEXT;
+    "#,
 ];
 
 pub fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

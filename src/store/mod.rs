@@ -1,4 +1,5 @@
-//! The SQLite database (`switchyard.db`): accounts with their tokens, and quotas.
+//! The SQLite database (`switchyard.db`): accounts with their tokens, quotas,
+//! and the limits (cool-downs, exhausted quotas) that end by themselves.
 //!
 //! One connection behind a mutex, in WAL mode, with versioned migrations. All
 //! calls are synchronous: async code runs them through [`Store::run`], which
@@ -6,6 +7,7 @@
 //! the disk. This module knows nothing of HTTP or of the pool's live state.
 
 mod accounts;
+mod limits;
 mod migrations;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 
 pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upserted};
+pub use limits::{LimitKind, LimitRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -593,6 +593,7 @@ impl TestGateway {
         state.pool.load(
             &self.store.accounts().unwrap(),
             &self.store.quotas().unwrap(),
+            &self.store.limits(0).unwrap(),
         );
         id
     }

@@ -1,0 +1,103 @@
+//! The one shape every generate handler has: map the model, run the request
+//! against the pool, then answer whole or as a stream in the caller's protocol,
+//! naming the upstream model in a response header.
+
+use axum::http::HeaderValue;
+use axum::response::Response;
+
+use super::error::{Failed, Protocol};
+use super::{AppState, MODEL_HEADER, models, relay, sse};
+use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
+use crate::protocol::{SseFrame, StreamEncoder};
+
+/// How the client wants the answer.
+pub enum Reply<E, W> {
+    /// Server-sent events, made by this encoder.
+    Stream(E),
+    /// One body, made from the whole upstream answer.
+    Whole(W),
+}
+
+/// Runs `request` for a client that asked for `client_model`. `session` names
+/// the conversation when the client said which (a session header, a prompt
+/// cache key); otherwise the conversation is recognised by its opening.
+pub async fn respond<E, W>(
+    state: &AppState,
+    route: &'static str,
+    protocol: Protocol,
+    client_model: &str,
+    session: Option<&str>,
+    mut request: GenerateContentRequest,
+    reply: Reply<E, W>,
+) -> Result<Response, Failed>
+where
+    E: StreamEncoder + 'static,
+    W: FnOnce(GenerateContentResponse) -> Response,
+{
+    let config = state.config.load_full();
+    let upstream_model = models::upstream_model(&config.models, client_model);
+    models::fit_limits(&mut request, &upstream_model);
+    let session = session_key(session, &request);
+    let request = &request;
+    let fail = |e: super::GatewayError| e.in_protocol(protocol);
+    let mut response = match reply {
+        Reply::Stream(encoder) => {
+            let (chunks, served) = relay::stream(state, &config, &upstream_model, session, request)
+                .await
+                .map_err(fail)?;
+            served.log(route);
+            // Anthropic clients expect Anthropic's own ping event; the others
+            // get SSE comments, which every parser skips.
+            let ping = (protocol == Protocol::Anthropic).then(|| SseFrame {
+                event: Some("ping"),
+                data: r#"{"type":"ping"}"#.to_owned(),
+            });
+            sse::response(chunks, encoder, ping, state.shutdown.clone())
+        }
+        Reply::Whole(whole) => {
+            let (answer, served) =
+                relay::generate(state, &config, &upstream_model, session, request)
+                    .await
+                    .map_err(fail)?;
+            served.log(route);
+            whole(answer)
+        }
+    };
+    name_model(&mut response, &upstream_model);
+    Ok(response)
+}
+
+/// Sets the response header naming the upstream model.
+pub fn name_model(response: &mut Response, upstream_model: &str) {
+    if let Ok(value) = HeaderValue::from_str(upstream_model) {
+        response.headers_mut().insert(MODEL_HEADER, value);
+    }
+}
+
+/// A conversation's key for sticky scheduling: the client's own id when it
+/// sent one, else a hash of the system prompt and the first user turn (the
+/// part of a conversation that never changes between its requests).
+pub fn session_key(explicit: Option<&str>, request: &GenerateContentRequest) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    if let Some(id) = explicit.filter(|id| !id.is_empty()) {
+        id.hash(&mut hasher);
+        return Some(hasher.finish());
+    }
+    let first_user = request
+        .contents
+        .iter()
+        .find(|c| c.role.as_deref() == Some("user"))?;
+    let text_of = |parts: &[crate::protocol::gemini::Part]| -> String {
+        parts.iter().filter_map(|p| p.text.as_deref()).collect()
+    };
+    let opening = text_of(&first_user.parts);
+    if opening.is_empty() {
+        return None;
+    }
+    if let Some(system) = &request.system_instruction {
+        text_of(&system.parts).hash(&mut hasher);
+    }
+    opening.hash(&mut hasher);
+    Some(hasher.finish())
+}
