@@ -190,11 +190,6 @@ async fn run(
             Pick::NoAccounts => return Err(GatewayError::no_accounts()),
             _ if client_fault.is_some() => break,
             Pick::AllLimited { until, total } => {
-                if !tried.is_empty()
-                    && let Some(error) = &last_error
-                {
-                    tracing::debug!(%error, "the last account failed too");
-                }
                 state.pool.publish(PoolEvent::PoolExhausted {
                     model: model.to_owned(),
                     until,
@@ -202,6 +197,23 @@ async fn run(
                 return Err(pool_exhausted(model, until, now, total));
             }
             Pick::NoneUsable { total, unusable } => {
+                // Every account was tried; if they are all limited now, say
+                // when the first frees up rather than pass on the last error.
+                let unfiltered = state.pool.pick(&PickRequest {
+                    model,
+                    session: None,
+                    mode: config.gateway.scheduling,
+                    exclude: &[],
+                    reserve: f64::from(config.pool.reserve_percent) / 100.0,
+                    now,
+                });
+                if let Pick::AllLimited { until, total } = unfiltered {
+                    state.pool.publish(PoolEvent::PoolExhausted {
+                        model: model.to_owned(),
+                        until,
+                    });
+                    return Err(pool_exhausted(model, until, now, total));
+                }
                 return Err(match last_error {
                     Some(error) => GatewayError::from_upstream(&error),
                     None => none_usable(total, &unusable),

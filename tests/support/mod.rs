@@ -81,6 +81,8 @@ struct World {
     token_lifetime_secs: i64,
     refreshes: usize,
     script: VecDeque<Scripted>,
+    /// Answers for one account (by email), used before the shared script.
+    account_scripts: HashMap<String, VecDeque<Scripted>>,
     received: Vec<Received>,
     operations: HashMap<String, String>,
 }
@@ -169,6 +171,16 @@ impl MockGoogle {
 
     pub fn script(&self, answer: Scripted) {
         self.world.lock().script.push_back(answer);
+    }
+
+    /// Scripts the next answer for one account only.
+    pub fn script_for(&self, email: &str, answer: Scripted) {
+        self.world
+            .lock()
+            .account_scripts
+            .entry(email.to_owned())
+            .or_default()
+            .push_back(answer);
     }
 
     pub fn refreshes(&self) -> usize {
@@ -335,12 +347,14 @@ async fn quota(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
+/// Records a generate request; returns the scripted answer (if any) and the
+/// request's number (1 for the first).
 fn record(
     mock: &MockGoogle,
     method: &str,
     headers: &HeaderMap,
     body: &Value,
-) -> Result<Option<Scripted>, Response> {
+) -> Result<(Option<Scripted>, usize), Response> {
     let (token, account) = mock.account_for(headers)?;
     if body.get("project").and_then(Value::as_str) != Some(account.project.as_str()) {
         return Err(google_error(403, "PERMISSION_DENIED", "wrong project"));
@@ -357,23 +371,125 @@ fn record(
             .unwrap_or_default()
             .to_owned(),
     });
-    Ok(world.script.pop_front())
+    let number = world.received.len();
+    let email = world.received[number - 1].email.clone();
+    let own = world
+        .account_scripts
+        .get_mut(&email)
+        .and_then(VecDeque::pop_front);
+    let scripted = own.or_else(|| world.script.pop_front());
+    Ok((scripted, number))
 }
 
-/// The default answer: echoes the last user text.
-fn echo_answer(body: &Value) -> Value {
-    let last_text = body["request"]["contents"]
+/// The default answer, when nothing is scripted: the mock behaves like a
+/// small thinking model that uses tools.
+/// - asked to think (`thinkingConfig.includeThoughts`): a signed thought part first;
+/// - offered tools, and the last turn is not a tool result: a signed call of the
+///   first tool, with placeholder arguments for its required parameters;
+/// - the last turn is a tool result: `tool NAME said: RESULT`;
+/// - the last turn holds an image: `image: MIME, N base64 chars`;
+/// - otherwise `echo: LAST TEXT`.
+///
+/// Signatures are `sig-{request number}-thought` / `-call`, so tests can check
+/// each one comes back.
+fn default_answer(body: &Value, number: usize) -> Value {
+    let request = &body["request"];
+    let last_parts: Vec<Value> = request["contents"]
         .as_array()
         .and_then(|c| c.last())
         .and_then(|c| c["parts"].as_array())
-        .and_then(|p| p.iter().rev().find_map(|p| p["text"].as_str()))
-        .unwrap_or("")
-        .to_owned();
+        .cloned()
+        .unwrap_or_default();
+    let mut parts = Vec::new();
+    let thinking = request["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true);
+    let tool_result = last_parts.iter().find_map(|p| p.get("functionResponse"));
+    let tool = request["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find_map(|t| t["functionDeclarations"].as_array()))
+        .and_then(|d| d.first());
+    if thinking {
+        parts.push(json!({"text": "Thinking it over.", "thought": true, "thoughtSignature": format!("sig-{number}-thought")}));
+    }
+    if let Some(result) = tool_result {
+        parts.push(json!({"text": format!("tool {} said: {}", result["name"].as_str().unwrap_or("?"), result["response"])}));
+    } else if let Some(tool) = tool {
+        let mut args = serde_json::Map::new();
+        for name in tool["parameters"]["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let name = name.as_str().unwrap_or_default();
+            let value = match tool["parameters"]["properties"][name]["type"].as_str() {
+                Some("INTEGER" | "NUMBER" | "integer" | "number") => json!(1),
+                Some("BOOLEAN" | "boolean") => json!(true),
+                _ => json!("x"),
+            };
+            args.insert(name.to_owned(), value);
+        }
+        parts.push(json!({"functionCall": {"name": tool["name"], "args": args}, "thoughtSignature": format!("sig-{number}-call")}));
+    } else if let Some(image) = last_parts.iter().find_map(|p| p.get("inlineData")) {
+        parts.push(json!({"text": format!("image: {}, {} base64 chars",
+            image["mimeType"].as_str().unwrap_or("?"), image["data"].as_str().unwrap_or("").len())}));
+    } else {
+        let last_text = last_parts
+            .iter()
+            .rev()
+            .find_map(|p| p["text"].as_str())
+            .unwrap_or("");
+        parts.push(json!({"text": format!("echo: {last_text}")}));
+    }
     json!({
-        "candidates": [{"content": {"role": "model", "parts": [{"text": format!("echo: {last_text}")}]}, "finishReason": "STOP"}],
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}],
         "usageMetadata": {"promptTokenCount": 11, "candidatesTokenCount": 5, "totalTokenCount": 16},
         "modelVersion": body["model"].clone()
     })
+}
+
+/// A whole answer as stream events, the way the upstream streams: one event
+/// per part, answer text in two halves, finish reason and usage on the last.
+fn stream_events(answer: &Value) -> Vec<Value> {
+    let parts = answer["candidates"][0]["content"]["parts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut events = Vec::new();
+    for part in parts {
+        match part["text"].as_str() {
+            Some(text) if part.get("thought").is_none() && text.len() > 1 => {
+                let middle = text
+                    .char_indices()
+                    .nth(text.chars().count() / 2)
+                    .map_or(0, |(i, _)| i);
+                let (a, b) = text.split_at(middle);
+                let mut first = part.clone();
+                first["text"] = json!(a);
+                let mut second = part.clone();
+                second["text"] = json!(b);
+                if let Some(object) = second.as_object_mut() {
+                    object.remove("thoughtSignature");
+                }
+                events.push(first);
+                events.push(second);
+            }
+            _ => events.push(part),
+        }
+    }
+    let count = events.len();
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let mut event =
+                json!({"candidates": [{"content": {"role": "model", "parts": [part]}}]});
+            if i + 1 == count {
+                event["candidates"][0]["finishReason"] =
+                    answer["candidates"][0]["finishReason"].clone();
+                event["usageMetadata"] = answer["usageMetadata"].clone();
+            }
+            event
+        })
+        .collect()
 }
 
 fn wrap(response: &Value) -> Value {
@@ -387,12 +503,12 @@ async fn generate(
 ) -> Response {
     match record(&mock, "generateContent", &headers, &body) {
         Err(response) => response,
-        Ok(None) => Json(wrap(&echo_answer(&body))).into_response(),
-        Ok(Some(Scripted::Error(code, error))) => {
+        Ok((None, number)) => Json(wrap(&default_answer(&body, number))).into_response(),
+        Ok((Some(Scripted::Error(code, error)), _)) => {
             (StatusCode::from_u16(code).unwrap(), Json(error)).into_response()
         }
-        Ok(Some(Scripted::Answer(answer))) => Json(wrap(&answer)).into_response(),
-        Ok(Some(_)) => google_error(
+        Ok((Some(Scripted::Answer(answer)), _)) => Json(wrap(&answer)).into_response(),
+        Ok((Some(_), _)) => google_error(
             500,
             "INTERNAL",
             "a stream was scripted for a non-stream call",
@@ -447,21 +563,14 @@ async fn stream_generate(
         Err(response) => return response,
         Ok(scripted) => scripted,
     };
+    let (scripted, number) = scripted;
     let (events, then_drop, gate, rest) = match scripted {
-        None => {
-            // Split the echo into two events, as the real upstream streams.
-            let answer = echo_answer(&body);
-            let text = answer["candidates"][0]["content"]["parts"][0]["text"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            let (a, b) = text.split_at(text.len() / 2);
-            let first =
-                json!({"candidates": [{"content": {"role": "model", "parts": [{"text": a}]}}]});
-            let mut second = answer.clone();
-            second["candidates"][0]["content"]["parts"][0]["text"] = json!(b);
-            (vec![first, second], false, None, Vec::new())
-        }
+        None => (
+            stream_events(&default_answer(&body, number)),
+            false,
+            None,
+            Vec::new(),
+        ),
         Some(Scripted::Error(code, error)) => {
             return (StatusCode::from_u16(code).unwrap(), Json(error)).into_response();
         }
@@ -552,6 +661,16 @@ impl TestGateway {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.addr)
+    }
+
+    /// Stops this gateway and starts a new one over the same database, as a
+    /// restart of the app would.
+    pub async fn restart(self) -> Self {
+        let config = (**self.gateway.state().config.load()).clone();
+        let TestGateway { gateway, home, .. } = self;
+        gateway.stop().await;
+        let store = Store::open(&home.path().join("switchyard.db")).unwrap();
+        Self::start_with_store(config, store, home).await
     }
 
     /// A gateway over `mock` with one account (`a@example.com`) known to both.
