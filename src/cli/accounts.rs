@@ -5,9 +5,11 @@ use std::io::Read;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
+use crate::accounts::login;
+use crate::accounts::transfer::{self, ImportOutcome};
 use crate::config::Paths;
 use crate::secret::Secret;
-use crate::store::{AccountRecord, QuotaRecord, Store};
+use crate::store::{AccountRecord, AccountStatus, LimitRecord, QuotaRecord, Store, now_unix};
 use crate::upstream::google::GoogleClient;
 
 #[derive(Debug, clap::Subcommand)]
@@ -25,6 +27,44 @@ pub enum AccountsCommand {
         #[arg(long, value_name = "PROJECT_ID")]
         project: Option<String>,
     },
+    /// Sign in with Google in the browser (or paste the address/code back).
+    Login {
+        /// Do not try to open a browser; just print the address.
+        #[arg(long)]
+        no_browser: bool,
+        /// OAuth client profile to sign in with (default: google.oauth_client).
+        #[arg(long, value_name = "NAME")]
+        oauth_client: Option<String>,
+        /// Your own Google Cloud project, for accounts that need one (Workspace).
+        #[arg(long, value_name = "PROJECT_ID")]
+        project: Option<String>,
+    },
+    /// Add accounts from a JSON file `[{"email", "refresh_token"}]` (`-` for stdin).
+    Import {
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
+    /// Write every account to a JSON file `[{"email", "refresh_token"}]` (`-` for stdout).
+    /// The file holds refresh tokens: keep it private.
+    Export {
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
+    /// Let the gateway use an account again.
+    Enable {
+        #[arg(value_name = "ID|EMAIL")]
+        account: String,
+    },
+    /// Stop the gateway from using an account (it stays stored).
+    Disable {
+        #[arg(value_name = "ID|EMAIL")]
+        account: String,
+    },
+    /// Read the quota of one account, or of all, from Google now.
+    Refresh {
+        #[arg(value_name = "ID|EMAIL")]
+        account: Option<String>,
+    },
     /// List accounts with their status.
     List {
         /// Print JSON instead of a table.
@@ -40,6 +80,7 @@ pub enum AccountsCommand {
 
 pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
     super::init_logging("switchyard=warn");
+
     let config = super::load_config(paths)?;
     let store = Store::open(&paths.db_file)?;
     match command {
@@ -75,14 +116,16 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
         AccountsCommand::List { json } => {
             let accounts = store.accounts()?;
             let quotas = store.quotas()?;
+            let now = now_unix();
+            let limits = store.limits(now)?;
             if json {
                 let list: Vec<AccountView> = accounts
                     .iter()
-                    .map(|a| AccountView::new(a, &quotas))
+                    .map(|a| AccountView::new(a, &quotas, &limits, now))
                     .collect();
                 super::print_out(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
             } else {
-                print_table(&accounts, &quotas)?;
+                print_table(&accounts, &quotas, &limits, now)?;
             }
             Ok(())
         }
@@ -91,7 +134,242 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
             println!("removed {} (id {})", removed.email, removed.id);
             Ok(())
         }
+        AccountsCommand::Login {
+            no_browser,
+            oauth_client,
+            project,
+        } => {
+            let client = GoogleClient::new()?;
+            super::runtime()?.block_on(login(
+                &client,
+                &config,
+                &store,
+                no_browser,
+                oauth_client.as_deref(),
+                project.as_deref(),
+            ))
+        }
+        AccountsCommand::Import { file } => {
+            let text = if file.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                text
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let entries =
+                transfer::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let total = entries.len();
+            let client = GoogleClient::new()?;
+            let outcomes = super::runtime()?.block_on(transfer::import(
+                &client,
+                &config,
+                &store,
+                entries,
+                |index, outcome| match outcome {
+                    ImportOutcome::Added(a) => {
+                        println!("[{}/{total}] added {} (id {})", index + 1, a.email, a.id)
+                    }
+                    ImportOutcome::Updated(a) => {
+                        println!("[{}/{total}] updated {} (id {})", index + 1, a.email, a.id)
+                    }
+                    ImportOutcome::Failed { email, error } => println!(
+                        "[{}/{total}] failed {}: {error}",
+                        index + 1,
+                        email.as_deref().unwrap_or("(no email given)")
+                    ),
+                },
+            ));
+            let count = |f: fn(&ImportOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+            let failed = count(|o| matches!(o, ImportOutcome::Failed { .. }));
+            println!(
+                "{} added, {} updated, {failed} failed",
+                count(|o| matches!(o, ImportOutcome::Added(_))),
+                count(|o| matches!(o, ImportOutcome::Updated(_))),
+            );
+            if failed > 0 {
+                bail!("{failed} of {total} accounts could not be imported");
+            }
+            Ok(())
+        }
+        AccountsCommand::Export { file } => {
+            let text = transfer::export(&store)?;
+            let count = store.accounts()?.len();
+            if file.as_os_str() == "-" {
+                super::print_out(&text)
+            } else {
+                crate::config::write_atomically(&file, text.as_bytes())
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                println!(
+                    "exported {count} accounts to {} (it holds refresh tokens: keep it private)",
+                    file.display()
+                );
+                Ok(())
+            }
+        }
+        AccountsCommand::Enable { account } => set_status(&store, &account, AccountStatus::Active),
+        AccountsCommand::Disable { account } => {
+            set_status(&store, &account, AccountStatus::Disabled)
+        }
+        AccountsCommand::Refresh { account } => {
+            let client = GoogleClient::new()?;
+            super::runtime()?.block_on(refresh(&client, &config, &store, account.as_deref()))
+        }
     }
+}
+
+/// The user's own switch. A running gateway picks the change up by itself.
+fn set_status(store: &Store, reference: &str, status: AccountStatus) -> anyhow::Result<()> {
+    let found = store.find_account(reference)?;
+    store.set_status(found.id, status, None)?;
+    println!("{} is now {}", found.email, status.label());
+    Ok(())
+}
+
+async fn login(
+    client: &GoogleClient,
+    config: &crate::config::Config,
+    store: &Store,
+    no_browser: bool,
+    oauth_client: Option<&str>,
+    project: Option<&str>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut flow = login::start(config, oauth_client).await?;
+    println!(
+        "Open this address to sign in with Google:\n\n  {}\n",
+        flow.url
+    );
+    println!(
+        "Waiting for the browser ({} min). On another machine? Sign in there, then paste here \
+         the address the browser ended on (or just the code) and press Enter.",
+        login::LOGIN_TIMEOUT.as_secs() / 60
+    );
+    let _ = std::io::stdout().flush();
+    if !no_browser && has_display() && open::that_detached(&flow.url).is_err() {
+        eprintln!("(could not open a browser; open the address yourself)");
+    }
+    let (paste_tx, mut pasted) = tokio::sync::mpsc::channel::<String>(1);
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+            if !line.trim().is_empty() && paste_tx.blocking_send(line.clone()).is_err() {
+                return;
+            }
+            line.clear();
+        }
+    });
+    let code = tokio::select! {
+        code = flow.wait() => code?,
+        Some(line) = pasted.recv() => flow.code_from_paste(&line)?,
+        _ = tokio::signal::ctrl_c() => bail!("sign-in cancelled"),
+    };
+    let added = flow.finish(client, config, store, &code, project).await?;
+    println!(
+        "{} {} (id {}, project {}, tier {}, {} models)",
+        if added.created { "added" } else { "updated" },
+        added.email,
+        added.id,
+        added.project_id,
+        added.tier,
+        added.models
+    );
+    Ok(())
+}
+
+/// Whether a browser can be opened here.
+fn has_display() -> bool {
+    if cfg!(target_os = "linux") {
+        ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+    } else {
+        true
+    }
+}
+
+async fn refresh(
+    client: &GoogleClient,
+    config: &crate::config::Config,
+    store: &Store,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    let accounts = match only {
+        Some(reference) => vec![store.find_account(reference)?],
+        None => store.accounts()?,
+    };
+    let mut failures = 0;
+    for account in accounts {
+        match refresh_one(client, config, store, &account).await {
+            Ok(quotas) => {
+                let list: Vec<String> = quotas
+                    .iter()
+                    .map(|q| {
+                        format!(
+                            "{} {}",
+                            q.model,
+                            q.remaining_fraction
+                                .map(|f| format!("{:.0}%", f * 100.0))
+                                .unwrap_or_else(|| "?".to_owned())
+                        )
+                    })
+                    .collect();
+                println!("{}: {}", account.email, list.join(", "));
+            }
+            Err(error) => {
+                failures += 1;
+                println!("{}: failed: {error}", account.email);
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} accounts could not be refreshed");
+    }
+    Ok(())
+}
+
+async fn refresh_one(
+    client: &GoogleClient,
+    config: &crate::config::Config,
+    store: &Store,
+    account: &AccountRecord,
+) -> anyhow::Result<Vec<QuotaRecord>> {
+    let profile = config
+        .google
+        .oauth_profile(&account.oauth_client)
+        .with_context(|| {
+            format!(
+                "OAuth client profile `{}` is not in the config",
+                account.oauth_client
+            )
+        })?;
+    let project = account
+        .project_id
+        .as_deref()
+        .context("the account has no Code Assist project; add it again")?;
+    let grant = match client
+        .refresh_access_token(&config.google, &profile, &account.refresh_token)
+        .await
+    {
+        Ok(grant) => grant,
+        Err(error) => {
+            if error.is_invalid_grant() {
+                store.set_status(
+                    account.id,
+                    AccountStatus::NeedsRelogin,
+                    Some(&error.to_string()),
+                )?;
+            }
+            return Err(error.into());
+        }
+    };
+    store.save_access_token(account.id, &grant.access_token, grant.expires_at)?;
+    let quotas = client
+        .user_quota(&config.google, &profile, &grant.access_token, project)
+        .await?;
+    store.replace_quotas(account.id, &quotas)?;
+    Ok(quotas)
 }
 
 fn read_token(argument: &str) -> anyhow::Result<Secret> {
@@ -119,25 +397,34 @@ struct AccountView<'a> {
     upstream: &'a str,
     oauth_client: &'a str,
     status: &'static str,
-    status_label: &'static str,
+    /// The one-line status, limits included.
+    status_label: String,
     status_reason: Option<&'a str>,
+    status_link: Option<&'a str>,
     project_id: Option<&'a str>,
     tier: Option<&'a str>,
     created_at: i64,
     last_used_at: Option<i64>,
     quotas: Vec<&'a QuotaRecord>,
+    limits: Vec<&'a LimitRecord>,
 }
 
 impl<'a> AccountView<'a> {
-    fn new(account: &'a AccountRecord, quotas: &'a [(i64, QuotaRecord)]) -> Self {
+    fn new(
+        account: &'a AccountRecord,
+        quotas: &'a [(i64, QuotaRecord)],
+        limits: &'a [LimitRecord],
+        now: i64,
+    ) -> Self {
         Self {
             id: account.id,
             email: &account.email,
             upstream: &account.upstream,
             oauth_client: &account.oauth_client,
             status: account.status.as_str(),
-            status_label: account.status.label(),
+            status_label: crate::accounts::describe_status(account, limits, now),
             status_reason: account.status_reason.as_deref(),
+            status_link: account.status_link.as_deref(),
             project_id: account.project_id.as_deref(),
             tier: account.tier.as_deref(),
             created_at: account.created_at,
@@ -147,11 +434,20 @@ impl<'a> AccountView<'a> {
                 .filter(|(id, _)| *id == account.id)
                 .map(|(_, q)| q)
                 .collect(),
+            limits: limits
+                .iter()
+                .filter(|l| l.account_id == account.id)
+                .collect(),
         }
     }
 }
 
-fn print_table(accounts: &[AccountRecord], quotas: &[(i64, QuotaRecord)]) -> anyhow::Result<()> {
+fn print_table(
+    accounts: &[AccountRecord],
+    quotas: &[(i64, QuotaRecord)],
+    limits: &[LimitRecord],
+    now: i64,
+) -> anyhow::Result<()> {
     if accounts.is_empty() {
         return super::print_out(
             "no accounts yet: add one with `switchyard accounts add --refresh-token TOKEN`\n",
@@ -170,12 +466,7 @@ fn print_table(accounts: &[AccountRecord], quotas: &[(i64, QuotaRecord)]) -> any
             [
                 a.id.to_string(),
                 a.email.clone(),
-                match &a.status_reason {
-                    Some(reason) if a.status != crate::store::AccountStatus::Active => {
-                        format!("{} ({reason})", a.status.label())
-                    }
-                    _ => a.status.label().to_owned(),
-                },
+                crate::accounts::describe_status(a, limits, now),
                 a.tier.clone().unwrap_or_else(|| "-".to_owned()),
                 lowest
                     .map(|f| format!("{:.0}%", f * 100.0))

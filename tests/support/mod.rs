@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -85,6 +85,10 @@ struct World {
     account_scripts: HashMap<String, VecDeque<Scripted>>,
     received: Vec<Received>,
     operations: HashMap<String, String>,
+    /// The refresh token the next browser sign-in grants.
+    login_account: Option<String>,
+    /// code → (refresh token, redirect_uri, PKCE challenge)
+    codes: HashMap<String, (String, String, Option<String>)>,
 }
 
 #[derive(Clone, Default)]
@@ -125,6 +129,7 @@ impl MockGoogle {
         mock.world.lock().token_lifetime_secs = 3600;
         let app = Router::new()
             .route("/token", post(token))
+            .route("/o/oauth2/v2/auth", get(authorize))
             .route("/oauth2/v2/userinfo", get(userinfo))
             .route("/v1internal:loadCodeAssist", post(load_code_assist))
             .route("/v1internal:onboardUser", post(onboard_user))
@@ -151,6 +156,11 @@ impl MockGoogle {
                 onboarded,
             },
         );
+    }
+
+    /// The account (by refresh token) that the next browser sign-in signs in.
+    pub fn set_login_account(&self, refresh_token: &str) {
+        self.world.lock().login_account = Some(refresh_token.to_owned());
     }
 
     pub fn set_token_lifetime(&self, secs: i64) {
@@ -235,6 +245,42 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let mut world = mock.world.lock();
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        let code = form.get("code").cloned().unwrap_or_default();
+        let Some((refresh, redirect_uri, challenge)) = world.codes.remove(&code) else {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "invalid_grant", "error_description": "Bad code."})),
+            )
+                .into_response();
+        };
+        if form.get("redirect_uri") != Some(&redirect_uri) {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "redirect_uri_mismatch"})),
+            )
+                .into_response();
+        }
+        if let Some(challenge) = challenge {
+            use base64::Engine;
+            use sha2::Digest;
+            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+            let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(verifier.as_bytes()));
+            if computed != challenge {
+                return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": "PKCE check failed."}))).into_response();
+            }
+        }
+        let email = world.accounts[&refresh].email.clone();
+        world.next_token += 1;
+        let access = format!("ya29.mock-{}", world.next_token);
+        let lifetime = world.token_lifetime_secs;
+        world.issued.insert(
+            access.clone(),
+            (email, switchyard::store::now_unix() + lifetime),
+        );
+        return Json(json!({"access_token": access, "refresh_token": refresh, "expires_in": lifetime, "token_type": "Bearer"})).into_response();
+    }
     if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
         return (
             StatusCode::BAD_REQUEST,
@@ -266,6 +312,42 @@ async fn token(
         (account.email, switchyard::store::now_unix() + lifetime),
     );
     Json(json!({"access_token": access, "expires_in": lifetime, "token_type": "Bearer", "scope": "x"})).into_response()
+}
+
+/// Google's consent page, skipped: it sends the browser straight back to the
+/// redirect URI with a code (as if the user clicked Allow).
+async fn authorize(
+    State(mock): State<MockGoogle>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut world = mock.world.lock();
+    for required in ["client_id", "redirect_uri", "state", "scope"] {
+        if query.get(required).is_none_or(|v| v.is_empty()) {
+            return (StatusCode::BAD_REQUEST, format!("missing {required}")).into_response();
+        }
+    }
+    if query.get("response_type").map(String::as_str) != Some("code")
+        || query.get("access_type").map(String::as_str) != Some("offline")
+    {
+        return (StatusCode::BAD_REQUEST, "bad response_type or access_type").into_response();
+    }
+    let Some(refresh) = world.login_account.clone() else {
+        return (StatusCode::BAD_REQUEST, "no login account set in the mock").into_response();
+    };
+    let code = format!("4/code-{}", world.codes.len() + 1);
+    world.codes.insert(
+        code.clone(),
+        (
+            refresh,
+            query["redirect_uri"].clone(),
+            query.get("code_challenge").cloned(),
+        ),
+    );
+    let location = format!(
+        "{}?state={}&code={}&scope=email",
+        query["redirect_uri"], query["state"], code
+    );
+    (StatusCode::FOUND, [("location", location)]).into_response()
 }
 
 async fn userinfo(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
