@@ -268,3 +268,72 @@ async fn errors_come_back_in_gemini_shape() {
     .await;
     assert_eq!(response.status(), 400);
 }
+
+#[tokio::test]
+async fn a_three_turn_tool_conversation_keeps_every_signature() {
+    let (mock, gateway) = gateway_with_account().await;
+    let city =
+        json!({"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]});
+    let tools = json!([{"functionDeclarations": [
+        {"name": "weather", "parameters": city}, {"name": "forecast", "parameters": city}]}]);
+    let config = json!({"thinkingConfig": {"includeThoughts": true, "thinkingBudget": 1024}});
+    let mut contents = vec![json!({"role": "user", "parts": [{"text": "Weather in Oslo?"}]})];
+    for turn in 0..3 {
+        let path = if turn == 1 {
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        } else {
+            "/v1beta/models/gemini-2.5-pro:generateContent"
+        };
+        let response = gateway
+            .client
+            .post(gateway.url(path))
+            .json(&json!({"contents": contents, "tools": tools, "generationConfig": config}))
+            .send()
+            .await
+            .unwrap();
+        // A client joins streamed parts into one model turn, as the SDKs do.
+        let parts: Vec<Value> = if turn == 1 {
+            sse_data(response)
+                .await
+                .iter()
+                .map(|e| serde_json::from_str::<Value>(e).unwrap())
+                .flat_map(|e| {
+                    e["candidates"][0]["content"]["parts"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect()
+        } else {
+            let body: Value = response.json().await.unwrap();
+            body["candidates"][0]["content"]["parts"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        if turn == 2 {
+            assert!(parts.iter().any(|p| {
+                p["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("tool forecast said"))
+            }));
+            break;
+        }
+        contents.push(json!({"role": "model", "parts": parts}));
+        contents.push(json!({"role": "user", "parts": [
+            {"functionResponse": {"name": if turn == 0 { "weather" } else { "forecast" }, "response": {"result": format!("rain {turn}")}}}]}));
+    }
+    let last = &mock.mock.received()[2].body["request"]["contents"];
+    let signatures: Vec<&str> = last
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["role"] == "model")
+        .flat_map(|c| c["parts"].as_array().unwrap().iter())
+        .filter_map(|p| p["thoughtSignature"].as_str())
+        .collect();
+    assert_eq!(
+        signatures,
+        vec!["sig-1-thought", "sig-1-call", "sig-2-thought", "sig-2-call"]
+    );
+}

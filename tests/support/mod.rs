@@ -466,9 +466,10 @@ fn record(
 /// The default answer, when nothing is scripted: the mock behaves like a
 /// small thinking model that uses tools.
 /// - asked to think (`thinkingConfig.includeThoughts`): a signed thought part first;
-/// - offered tools, and the last turn is not a tool result: a signed call of the
-///   first tool, with placeholder arguments for its required parameters;
-/// - the last turn is a tool result: `tool NAME said: RESULT`;
+/// - offered tools: a signed call of the next tool not yet called in this
+///   conversation (the first, then the second, …), with placeholder arguments
+///   for its required parameters;
+/// - once every tool was called: `tool NAME said: RESULT` of the last result;
 /// - the last turn holds an image: `image: MIME, N base64 chars`;
 /// - otherwise `echo: LAST TEXT`.
 ///
@@ -485,16 +486,21 @@ fn default_answer(body: &Value, number: usize) -> Value {
     let mut parts = Vec::new();
     let thinking = request["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true);
     let tool_result = last_parts.iter().find_map(|p| p.get("functionResponse"));
+    let results_so_far = request["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["parts"].as_array().into_iter().flatten())
+        .filter(|p| p.get("functionResponse").is_some())
+        .count();
     let tool = request["tools"]
         .as_array()
         .and_then(|t| t.iter().find_map(|t| t["functionDeclarations"].as_array()))
-        .and_then(|d| d.first());
+        .and_then(|d| d.get(results_so_far));
     if thinking {
         parts.push(json!({"text": "Thinking it over.", "thought": true, "thoughtSignature": format!("sig-{number}-thought")}));
     }
-    if let Some(result) = tool_result {
-        parts.push(json!({"text": format!("tool {} said: {}", result["name"].as_str().unwrap_or("?"), result["response"])}));
-    } else if let Some(tool) = tool {
+    if let Some(tool) = tool {
         let mut args = serde_json::Map::new();
         for name in tool["parameters"]["required"]
             .as_array()
@@ -510,6 +516,8 @@ fn default_answer(body: &Value, number: usize) -> Value {
             args.insert(name.to_owned(), value);
         }
         parts.push(json!({"functionCall": {"name": tool["name"], "args": args}, "thoughtSignature": format!("sig-{number}-call")}));
+    } else if let Some(result) = tool_result {
+        parts.push(json!({"text": format!("tool {} said: {}", result["name"].as_str().unwrap_or("?"), result["response"])}));
     } else if let Some(image) = last_parts.iter().find_map(|p| p.get("inlineData")) {
         parts.push(json!({"text": format!("image: {}, {} base64 chars",
             image["mimeType"].as_str().unwrap_or("?"), image["data"].as_str().unwrap_or("").len())}));
