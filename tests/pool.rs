@@ -406,3 +406,34 @@ async fn statuses_and_limits_survive_a_restart() {
     assert_eq!(response.status(), 429);
     assert_eq!(mock.mock.received().len(), before);
 }
+
+#[tokio::test]
+async fn a_session_header_keeps_different_requests_together() {
+    let (mock, gateway) = pool_gateway(4, Scheduling::Balance).await;
+    for (i, header) in ["x-claude-code-session-id", "session-id"]
+        .iter()
+        .enumerate()
+    {
+        let before = mock.mock.received().len();
+        for turn in 0..6 {
+            let response = gateway
+                .client
+                .post(gateway.url("/v1/chat/completions"))
+                .header(*header, format!("conversation-{i}"))
+                .json(&chat_body(
+                    "gemini-2.5-flash",
+                    &format!("unrelated opening {turn}"),
+                    false,
+                ))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+        let emails = served_by(&mock)[before..].to_vec();
+        assert!(
+            emails.iter().all(|e| e == &emails[0]),
+            "{header}: {emails:?}"
+        );
+    }
+}

@@ -5,11 +5,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{Failed, GatewayError, Protocol};
 use super::extract::ClientJson;
-use super::respond::{Reply, name_model, respond, session_key};
+use super::respond::{Reply, name_model, respond, session_header, session_key};
 use super::{AppState, models, relay};
 use crate::protocol::anthropic::{CountTokensRequest, CountTokensResponse, MessagesRequest};
 use crate::protocol::anthropic_from_gemini::{
@@ -25,6 +26,7 @@ fn fail(error: GatewayError) -> Failed {
 
 pub async fn messages(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ClientJson(request): ClientJson<MessagesRequest>,
 ) -> Result<Response, Failed> {
     let gemini_request =
@@ -38,14 +40,16 @@ pub async fn messages(
             Json(anthropic_response_from_gemini(&answer, id, &model)).into_response()
         })
     };
-    // Claude Code's user id carries its session id: one conversation, one key.
-    let session = request.metadata.as_ref().and_then(|m| m.user_id.as_deref());
+    // Claude Code names its session in a header, and its user id carries the
+    // session id too: one conversation, one key.
+    let session = session_header(&headers)
+        .or_else(|| request.metadata.as_ref().and_then(|m| m.user_id.clone()));
     respond(
         &state,
         "messages",
         Protocol::Anthropic,
         &request.model,
-        session,
+        session.as_deref(),
         gemini_request,
         reply,
     )

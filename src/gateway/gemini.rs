@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::error::{ErrorKind, Failed, GatewayError, Protocol};
 use super::extract::ClientJson;
-use super::respond::{Reply, name_model, respond};
+use super::respond::{Reply, name_model, respond, session_header};
 use super::{AppState, models, relay};
 use crate::protocol::gemini::{Content, GenerateContentRequest, GenerateContentResponse};
 use crate::protocol::gemini_stream::GeminiEventEncoder;
@@ -55,6 +55,7 @@ pub async fn model_action(
     State(state): State<AppState>,
     Path(model_action): Path<String>,
     Query(query): Query<ActionQuery>,
+    headers: HeaderMap,
     ClientJson(body): ClientJson<Value>,
 ) -> Result<Response, Failed> {
     let Some((model, action)) = model_action.rsplit_once(':') else {
@@ -62,6 +63,7 @@ pub async fn model_action(
             "`{model_action}` names no action: use {{model}}:generateContent, :streamGenerateContent or :countTokens"
         ))));
     };
+    let session = session_header(&headers);
     match action {
         "generateContent" => {
             let request: GenerateContentRequest = parse(body)?;
@@ -74,7 +76,7 @@ pub async fn model_action(
                 "gemini generateContent",
                 Protocol::Gemini,
                 model,
-                None,
+                session.as_deref(),
                 request,
                 reply,
             )
@@ -92,7 +94,7 @@ pub async fn model_action(
                     "gemini streamGenerateContent",
                     Protocol::Gemini,
                     model,
-                    None,
+                    session.as_deref(),
                     request,
                     reply,
                 )

@@ -3,11 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{Failed, GatewayError, Protocol};
 use super::extract::ClientJson;
-use super::respond::{Reply, respond};
+use super::respond::{Reply, respond, session_header};
 use super::{AppState, models};
 use crate::protocol::completions::CompletionRequest;
 use crate::protocol::completions_from_gemini::{CompletionChunkEncoder, completion_from_gemini};
@@ -27,6 +28,7 @@ pub const MODEL_HEADER: &str = "x-switchyard-model";
 
 pub async fn chat_completions(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ClientJson(request): ClientJson<ChatCompletionRequest>,
 ) -> Result<Response, Failed> {
     let gemini_request = gemini_request_from_openai(&request)
@@ -51,16 +53,15 @@ pub async fn chat_completions(
             Json(openai_response_from_gemini(&answer, id, created, &model)).into_response()
         })
     };
-    let session = request
-        .prompt_cache_key
-        .as_deref()
-        .or(request.user.as_deref());
+    let session = session_header(&headers)
+        .or_else(|| request.prompt_cache_key.clone())
+        .or_else(|| request.user.clone());
     respond(
         &state,
         "chat.completions",
         Protocol::OpenAi,
         &request.model,
-        session,
+        session.as_deref(),
         gemini_request,
         reply,
     )
@@ -70,6 +71,7 @@ pub async fn chat_completions(
 /// `POST /v1/completions`: the legacy prompt API.
 pub async fn completions(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ClientJson(request): ClientJson<CompletionRequest>,
 ) -> Result<Response, Failed> {
     let gemini_request = gemini_request_from_completions(&request)
@@ -98,7 +100,7 @@ pub async fn completions(
         "completions",
         Protocol::OpenAi,
         &request.model,
-        None,
+        session_header(&headers).as_deref(),
         gemini_request,
         reply,
     )
@@ -158,6 +160,7 @@ pub fn model_ids(state: &AppState) -> Vec<String> {
 /// to `response.completed`.
 pub async fn responses(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ClientJson(request): ClientJson<ResponsesRequest>,
 ) -> Result<Response, Failed> {
     let gemini_request = gemini_request_from_responses(&request)
@@ -182,7 +185,9 @@ pub async fn responses(
         "responses",
         Protocol::OpenAi,
         &request.model,
-        request.prompt_cache_key.as_deref(),
+        session_header(&headers)
+            .or_else(|| request.prompt_cache_key.clone())
+            .as_deref(),
         gemini_request,
         reply,
     )

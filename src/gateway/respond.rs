@@ -101,3 +101,24 @@ pub fn session_key(explicit: Option<&str>, request: &GenerateContentRequest) -> 
     opening.hash(&mut hasher);
     Some(hasher.finish())
 }
+
+/// Headers clients use to name their conversation (Claude Code, Codex, others).
+const SESSION_HEADERS: &[&str] = &[
+    "x-claude-code-session-id",
+    "session-id",
+    "session_id",
+    "x-session-id",
+    "thread-id",
+];
+
+/// The conversation id a client sent in a header, if any.
+pub fn session_header(headers: &axum::http::HeaderMap) -> Option<String> {
+    SESSION_HEADERS.iter().find_map(|name| {
+        headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    })
+}
