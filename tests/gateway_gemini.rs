@@ -337,3 +337,30 @@ async fn a_three_turn_tool_conversation_keeps_every_signature() {
         vec!["sig-1-thought", "sig-1-call", "sig-2-thought", "sig-2-call"]
     );
 }
+
+#[tokio::test]
+async fn v1_model_list_in_gemini_shape_for_gemini_clients_and_probes_answer() {
+    let (_mock, gateway) = gateway_with_account().await;
+    let gemini: Value = gateway
+        .client
+        .get(gateway.url("/v1/models"))
+        .header("x-goog-api-key", "anything")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        gemini["models"][0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("models/")
+    );
+    let openai = gateway.get_json("/v1/models").await;
+    assert_eq!(openai["object"], "list");
+    for path in ["/", "/api/hello"] {
+        let response = gateway.client.head(gateway.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}

@@ -121,6 +121,9 @@ pub fn router(state: AppState) -> Router {
     .unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(health))
+        // Claude Code probes these before its first request.
+        .route("/", get(health))
+        .route("/api/hello", get(health))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(openai::completions))
         .route("/v1/responses", post(openai::responses))

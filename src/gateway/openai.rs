@@ -108,9 +108,27 @@ pub async fn completions(
 }
 
 /// The models the accounts can use, in a shape both the OpenAI and the
-/// Anthropic SDKs accept.
-pub async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
-    let ids = model_ids(&state);
+/// Anthropic SDKs accept; Gemini's shape when a Gemini client asks (google-genai
+/// 3.x lists under `/v1/models` too, and sends its key as `x-goog-api-key`).
+pub async fn list_models(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let gemini_client = headers.contains_key("x-goog-api-key")
+        || uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
+    if gemini_client {
+        return super::gemini::list_models(State(state))
+            .await
+            .into_response();
+    }
+    openai_model_list(&state).into_response()
+}
+
+fn openai_model_list(state: &AppState) -> Json<ModelList> {
+    let ids = model_ids(state);
     let data: Vec<ModelEntry> = ids
         .into_iter()
         .map(|id| ModelEntry {
