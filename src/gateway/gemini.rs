@@ -31,7 +31,7 @@ pub struct ActionQuery {
 struct CountTokensRequest {
     #[serde(default)]
     contents: Option<Vec<Content>>,
-    #[serde(default)]
+    #[serde(default, alias = "generate_content_request")]
     generate_content_request: Option<GenerateContentRequest>,
 }
 

@@ -1,6 +1,8 @@
 //! Gemini's `generateContent` wire types (as used by Vertex, AI Studio and, wrapped,
-//! by Code Assist). Field names are camelCase on the wire. Fields we do not
-//! interpret are kept as raw JSON so they pass through untouched.
+//! by Code Assist). Field names are camelCase on the wire; like Google's own
+//! endpoints, the snake_case spelling is accepted too (google-genai sends
+//! `mime_type`, `include_thoughts`, …). Fields we do not interpret are kept as
+//! raw JSON so they pass through untouched.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,17 +12,37 @@ use serde_json::Value;
 pub struct GenerateContentRequest {
     #[serde(default)]
     pub contents: Vec<Content>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "system_instruction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_instruction: Option<Content>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "tool_config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tool_config: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "generation_config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub generation_config: Option<GenerationConfig>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "safety_settings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub safety_settings: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "cached_content",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cached_content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Value>,
@@ -57,21 +79,49 @@ pub struct Part {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thought: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thought_signature",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub thought_signature: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "inline_data",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inline_data: Option<Blob>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "file_data", default, skip_serializing_if = "Option::is_none")]
     pub file_data: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "function_call",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub function_call: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "function_response",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub function_response: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "executable_code",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub executable_code: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "code_execution_result",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub code_execution_result: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "video_metadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub video_metadata: Option<Value>,
 }
 
@@ -92,6 +142,7 @@ impl Part {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Blob {
+    #[serde(alias = "mime_type")]
     pub mime_type: String,
     /// Base64.
     pub data: String,
@@ -102,42 +153,94 @@ pub struct Blob {
 pub struct GenerationConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "top_p", default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "top_k", default, skip_serializing_if = "Option::is_none")]
     pub top_k: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "candidate_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub candidate_count: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "max_output_tokens",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_output_tokens: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "stop_sequences",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_sequences: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "presence_penalty",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub presence_penalty: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "frequency_penalty",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub frequency_penalty: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "response_mime_type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_mime_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "response_schema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_schema: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "response_json_schema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_json_schema: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "response_modalities",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_modalities: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thinking_config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub thinking_config: Option<ThinkingConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThinkingConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "include_thoughts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub include_thoughts: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thinking_budget",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub thinking_budget: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thinking_level",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub thinking_level: Option<String>,
 }
 
@@ -146,13 +249,29 @@ pub struct ThinkingConfig {
 pub struct GenerateContentResponse {
     #[serde(default)]
     pub candidates: Vec<Candidate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "prompt_feedback",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prompt_feedback: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "usage_metadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub usage_metadata: Option<UsageMetadata>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "model_version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub model_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "response_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_id: Option<String>,
 }
 
@@ -161,31 +280,100 @@ pub struct GenerateContentResponse {
 pub struct Candidate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<Content>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "finish_reason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub finish_reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "finish_message",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub finish_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "safety_ratings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub safety_ratings: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "citation_metadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub citation_metadata: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "grounding_metadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub grounding_metadata: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageMetadata {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "prompt_token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prompt_token_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "candidates_token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub candidates_token_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "total_token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub total_token_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thoughts_token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub thoughts_token_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "cached_content_token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cached_content_token_count: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn snake_case_spellings_are_read_like_google_reads_them() {
+        let request: GenerateContentRequest = serde_json::from_value(json!({
+            "contents": [{"role": "user", "parts": [
+                {"inline_data": {"mime_type": "image/png", "data": "iVBO"}},
+                {"function_call": {"name": "f"}, "thought_signature": "sig"}]}],
+            "system_instruction": {"parts": [{"text": "s"}]},
+            "generation_config": {"max_output_tokens": 5, "thinking_config": {"include_thoughts": true, "thinking_budget": 1024}}
+        }))
+        .unwrap();
+        let sent = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            sent["contents"][0]["parts"][0]["inlineData"]["mimeType"],
+            "image/png"
+        );
+        assert_eq!(sent["contents"][0]["parts"][1]["thoughtSignature"], "sig");
+        assert_eq!(sent["systemInstruction"]["parts"][0]["text"], "s");
+        assert_eq!(
+            sent["generationConfig"],
+            json!({"maxOutputTokens": 5, "thinkingConfig": {"includeThoughts": true, "thinkingBudget": 1024}})
+        );
+    }
 }
