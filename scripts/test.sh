@@ -24,3 +24,6 @@ echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "==> cargo test"
 cargo test --quiet 2>&1
+
+echo "==> desktop smoke test (Xvfb, D-Bus session, dunst, tray host)"
+SMOKE_OUT="$PWD/target/desktop-smoke" bash scripts/desktop-smoke.sh

@@ -308,8 +308,19 @@ impl Default for DesktopConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationsConfig {
+    /// All desktop notifications; each kind below can also be switched off.
     pub enabled: bool,
     pub quota_warning_percent: u8,
+    /// A model's quota fell below `quota_warning_percent`.
+    pub quota_low: bool,
+    /// An account used up a model's quota (with the reset time).
+    pub quota_exhausted: bool,
+    /// An account needs a new sign-in or a verification.
+    pub account_failed: bool,
+    /// No account can serve a model.
+    pub pool_exhausted: bool,
+    /// The gateway could not start (port busy, …).
+    pub gateway_failed: bool,
 }
 
 impl Default for NotificationsConfig {
@@ -317,6 +328,11 @@ impl Default for NotificationsConfig {
         Self {
             enabled: true,
             quota_warning_percent: 10,
+            quota_low: true,
+            quota_exhausted: true,
+            account_failed: true,
+            pool_exhausted: true,
+            gateway_failed: true,
         }
     }
 }

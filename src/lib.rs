@@ -4,6 +4,7 @@
 //! Module map (dependencies point downwards only):
 //! - [`accounts`]: account operations shared by the CLI and the window.
 //! - [`cli`]: the commands behind `switchyard …` (`serve`, `accounts`, `config`).
+//! - [`desktop`]: the tray-resident app and its window (egui), notifications, autostart.
 //! - [`gateway`]: the axum app — routes, access control, per-protocol errors,
 //!   and the relay that runs a request against the pool.
 //! - [`upstream`]: one adapter per upstream kind (Google Code Assist first):
@@ -20,6 +21,7 @@
 pub mod accounts;
 pub mod cli;
 pub mod config;
+pub mod desktop;
 pub mod gateway;
 pub mod jobs;
 pub mod pool;

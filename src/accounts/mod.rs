@@ -153,6 +153,58 @@ pub(crate) async fn add_with_grant(
     })
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("OAuth client profile `{0}` is not in the config")]
+    UnknownProfile(String),
+    #[error("the account has no Code Assist project; add it again")]
+    NoProject,
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads an account's quota from Google now and stores it (and the fresh
+/// token). A refused refresh token marks the account as needing a new sign-in.
+pub async fn refresh_quota(
+    client: &GoogleClient,
+    config: &Config,
+    store: &Store,
+    account: &crate::store::AccountRecord,
+) -> Result<Vec<crate::store::QuotaRecord>, RefreshError> {
+    let profile = config
+        .google
+        .oauth_profile(&account.oauth_client)
+        .ok_or_else(|| RefreshError::UnknownProfile(account.oauth_client.clone()))?;
+    let project = account
+        .project_id
+        .as_deref()
+        .ok_or(RefreshError::NoProject)?;
+    let grant = match client
+        .refresh_access_token(&config.google, &profile, &account.refresh_token)
+        .await
+    {
+        Ok(grant) => grant,
+        Err(error) => {
+            if error.is_invalid_grant() {
+                store.set_status(
+                    account.id,
+                    crate::store::AccountStatus::NeedsRelogin,
+                    Some(&error.to_string()),
+                )?;
+            }
+            return Err(error.into());
+        }
+    };
+    store.save_access_token(account.id, &grant.access_token, grant.expires_at)?;
+    let quotas = client
+        .user_quota(&config.google, &profile, &grant.access_token, project)
+        .await?;
+    store.replace_quotas(account.id, &quotas)?;
+    Ok(quotas)
+}
+
 /// An account's one status line, the same in the CLI, the tray and the window:
 /// `active`, `cooling down (model, until T, why)`, `quota exhausted (model,
 /// resets at T)`, `needs re-login (why)`, `forbidden / needs verification

@@ -301,7 +301,7 @@ async fn refresh(
     };
     let mut failures = 0;
     for account in accounts {
-        match refresh_one(client, config, store, &account).await {
+        match crate::accounts::refresh_quota(client, config, store, &account).await {
             Ok(quotas) => {
                 let list: Vec<String> = quotas
                     .iter()
@@ -327,49 +327,6 @@ async fn refresh(
         bail!("{failures} accounts could not be refreshed");
     }
     Ok(())
-}
-
-async fn refresh_one(
-    client: &GoogleClient,
-    config: &crate::config::Config,
-    store: &Store,
-    account: &AccountRecord,
-) -> anyhow::Result<Vec<QuotaRecord>> {
-    let profile = config
-        .google
-        .oauth_profile(&account.oauth_client)
-        .with_context(|| {
-            format!(
-                "OAuth client profile `{}` is not in the config",
-                account.oauth_client
-            )
-        })?;
-    let project = account
-        .project_id
-        .as_deref()
-        .context("the account has no Code Assist project; add it again")?;
-    let grant = match client
-        .refresh_access_token(&config.google, &profile, &account.refresh_token)
-        .await
-    {
-        Ok(grant) => grant,
-        Err(error) => {
-            if error.is_invalid_grant() {
-                store.set_status(
-                    account.id,
-                    AccountStatus::NeedsRelogin,
-                    Some(&error.to_string()),
-                )?;
-            }
-            return Err(error.into());
-        }
-    };
-    store.save_access_token(account.id, &grant.access_token, grant.expires_at)?;
-    let quotas = client
-        .user_quota(&config.google, &profile, &grant.access_token, project)
-        .await?;
-    store.replace_quotas(account.id, &quotas)?;
-    Ok(quotas)
 }
 
 fn read_token(argument: &str) -> anyhow::Result<Secret> {

@@ -66,6 +66,19 @@ pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Set { key, value } => {
             let config = super::load_config(paths)?;
             let updated = config.with_key_set(&key, &value)?;
+            if key == "desktop.launch_at_login" {
+                // The setting and the autostart entry change together.
+                crate::desktop::set_launch_at_login(paths, updated.desktop.launch_at_login)?;
+                println!(
+                    "Switchyard will {}start at login",
+                    if updated.desktop.launch_at_login {
+                        ""
+                    } else {
+                        "not "
+                    }
+                );
+                return Ok(());
+            }
             updated.save(&paths.config_file)?;
             println!("{key} saved to {}", paths.config_file.display());
             Ok(())

@@ -6,6 +6,8 @@ mod accounts;
 mod config_cmd;
 mod serve;
 
+pub use serve::shutdown_signal;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -16,6 +18,9 @@ use crate::config::{Config, Paths};
 #[derive(Debug, Parser)]
 #[command(name = "switchyard", version, about, long_about = None)]
 pub struct Cli {
+    /// Start in the tray, without opening the window (what launch at login uses).
+    #[arg(long, global = false)]
+    pub hidden: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -30,19 +35,28 @@ pub enum Command {
     /// Show and change settings (config.toml).
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// The window (started by the running app; not for direct use).
+    #[command(hide = true)]
+    Window,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::from_env()?;
     match cli.command {
         Some(Command::Serve(args)) => serve::run(&paths, args),
+        None if crate::desktop::has_display() => {
+            init_logging("switchyard=info");
+            crate::desktop::run_app(&paths, cli.hidden)
+        }
         None => {
-            // The desktop shell (tray and window) is not built yet: run the
-            // gateway headless, as `switchyard serve` would.
             eprintln!(
-                "switchyard: the desktop window is not available in this version; running the gateway headless (same as `switchyard serve`)"
+                "switchyard: no display here, so no tray or window: running the gateway headless (as `switchyard serve` does)"
             );
             serve::run(&paths, serve::ServeArgs::default())
+        }
+        Some(Command::Window) => {
+            init_logging("switchyard=warn");
+            crate::desktop::run_window(&paths)
         }
         Some(Command::Accounts(command)) => accounts::run(&paths, command),
         Some(Command::Config(command)) => config_cmd::run(&paths, command),

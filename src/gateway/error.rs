@@ -17,6 +17,14 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+        }
+    }
+
     /// The protocol a route belongs to, for errors raised before a handler runs.
     pub fn for_path(path: &str) -> Self {
         if path.starts_with("/v1/messages") {

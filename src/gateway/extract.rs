@@ -1,28 +1,39 @@
 //! `ClientJson<T>`: a JSON body whose failures (too large, not JSON, wrong
-//! shape) come back as errors in the route's own protocol.
+//! shape) come back as errors in the route's own protocol. The size limit is
+//! `gateway.max_body_mb`, read per request, so a change applies at once.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use super::AppState;
 use super::error::{ErrorKind, Failed, GatewayError, Protocol};
 
 pub struct ClientJson<T>(pub T);
 
-impl<S, T> FromRequest<S> for ClientJson<T>
+impl<T> FromRequest<AppState> for ClientJson<T>
 where
-    S: Send + Sync,
     T: DeserializeOwned,
 {
     type Rejection = Failed;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let protocol = Protocol::for_path(request.uri().path());
-        let bytes = Bytes::from_request(request, state)
+        let limit = usize::try_from(
+            state
+                .config
+                .load()
+                .gateway
+                .max_body_mb
+                .saturating_mul(1024 * 1024),
+        )
+        .unwrap_or(usize::MAX);
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
-            .map_err(|rejection| {
-                let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            .map_err(|error| {
+                let too_large = std::error::Error::source(&error)
+                    .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+                let error = if too_large {
                     GatewayError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         ErrorKind::PayloadTooLarge,
@@ -30,7 +41,7 @@ where
                     )
                     .with_code("payload_too_large")
                 } else {
-                    GatewayError::bad_request(format!("cannot read the request body: {rejection}"))
+                    GatewayError::bad_request(format!("cannot read the request body: {error}"))
                 };
                 error.in_protocol(protocol)
             })?;

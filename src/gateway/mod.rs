@@ -13,6 +13,7 @@ mod extract;
 mod gemini;
 mod models;
 mod openai;
+pub mod recent;
 mod relay;
 mod respond;
 mod sse;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Asks the quota job to read an account's quota now (after a quota error).
     pub quota_refresh: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// The latest requests, for the window's live list.
+    pub recent: Arc<recent::RecentRequests>,
     /// The other end, taken by the quota job when the gateway starts.
     pub quota_refresh_requests:
         Arc<parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>>,
@@ -103,22 +106,29 @@ impl AppState {
             google,
             shutdown: CancellationToken::new(),
             quota_refresh,
+            recent: Arc::new(recent::RecentRequests::default()),
             quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
         })
     }
 }
 
+impl AppState {
+    /// The same accounts, settings and request history for a new run of the
+    /// gateway (after a stop, or to rebind): a fresh shutdown token and quota
+    /// channel, since the previous run consumed both.
+    pub fn fresh_run(&self) -> Self {
+        let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
+        Self {
+            shutdown: CancellationToken::new(),
+            quota_refresh,
+            quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
+            ..self.clone()
+        }
+    }
+}
+
 /// The whole HTTP app.
 pub fn router(state: AppState) -> Router {
-    let max_body_bytes = usize::try_from(
-        state
-            .config
-            .load()
-            .gateway
-            .max_body_mb
-            .saturating_mul(1024 * 1024),
-    )
-    .unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(health))
         // Claude Code probes these before its first request.
@@ -144,7 +154,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access::guard,
         ))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // `ClientJson` applies gateway.max_body_mb itself, per request.
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 

@@ -6,8 +6,9 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 
 use super::error::{Failed, Protocol};
+use super::recent::RequestRecord;
 use super::{AppState, MODEL_HEADER, models, relay, sse};
-use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
+use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse, UsageMetadata};
 use crate::protocol::{SseFrame, StreamEncoder};
 
 /// How the client wants the answer.
@@ -34,18 +35,40 @@ where
     E: StreamEncoder + 'static,
     W: FnOnce(GenerateContentResponse) -> Response,
 {
+    let started = std::time::Instant::now();
+    let at_ms = chrono::Utc::now().timestamp_millis();
     let config = state.config.load_full();
     let upstream_model = models::upstream_model(&config.models, client_model);
     models::fit_limits(&mut request, &upstream_model);
     let session = session_key(session, &request);
     let request = &request;
-    let fail = |e: super::GatewayError| e.in_protocol(protocol);
+    let streaming = matches!(reply, Reply::Stream(_));
+    let record = |status: u16, account: &str, usage: Option<&UsageMetadata>| RequestRecord {
+        at_ms,
+        protocol: protocol.name().to_owned(),
+        route: route.to_owned(),
+        model: client_model.to_owned(),
+        upstream_model: upstream_model.clone(),
+        account: account.to_owned(),
+        status,
+        latency_ms: started.elapsed().as_millis() as u64,
+        stream: streaming,
+        input_tokens: usage.and_then(|u| u.prompt_token_count).unwrap_or(0),
+        output_tokens: usage
+            .map(|u| u.candidates_token_count.unwrap_or(0) + u.thoughts_token_count.unwrap_or(0))
+            .unwrap_or(0),
+    };
+    let fail = |e: super::GatewayError| {
+        state.recent.push(record(e.status.as_u16(), "", None));
+        e.in_protocol(protocol)
+    };
     let mut response = match reply {
         Reply::Stream(encoder) => {
             let (chunks, served) = relay::stream(state, &config, &upstream_model, session, request)
                 .await
                 .map_err(fail)?;
             served.log(route);
+            state.recent.push(record(200, &served.account.email, None));
             // Anthropic clients expect Anthropic's own ping event; the others
             // get SSE comments, which every parser skips.
             let ping = (protocol == Protocol::Anthropic).then(|| SseFrame {
@@ -60,6 +83,11 @@ where
                     .await
                     .map_err(fail)?;
             served.log(route);
+            state.recent.push(record(
+                200,
+                &served.account.email,
+                answer.usage_metadata.as_ref(),
+            ));
             whole(answer)
         }
     };

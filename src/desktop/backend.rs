@@ -1,0 +1,494 @@
+//! The window process's backend: builds [`Snapshot`]s from the store, the
+//! config file and the resident (over the control socket), and runs the
+//! [`Command`]s the pages collect. It runs on a tokio runtime beside the UI
+//! thread and wakes the UI with `request_repaint` when a new snapshot is out.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch};
+
+use super::control::{self, ControlRequest, ControlResponse, GatewayStatus};
+use super::model::{
+    AccountView, Command, GatewayState, GatewayView, LoginView, PathsView, QuotaView, RequestView,
+    Snapshot, TodayView,
+};
+use crate::accounts::login::LoginFlow;
+use crate::accounts::{self, transfer};
+use crate::config::{Config, Paths};
+use crate::secret::Secret;
+use crate::store::{Store, now_unix};
+use crate::upstream::google::GoogleClient;
+
+/// How often the window's data is refreshed when nothing happens.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+pub struct Backend {
+    paths: Paths,
+    store: Store,
+    google: GoogleClient,
+    socket: PathBuf,
+    login: tokio::sync::Mutex<Option<LoginFlow>>,
+    login_url: Mutex<Option<String>>,
+    notice: Mutex<Option<(bool, String)>>,
+    snapshots: watch::Sender<Snapshot>,
+    focus_seen: Mutex<Option<u64>>,
+}
+
+impl Backend {
+    pub fn new(
+        paths: Paths,
+        store: Store,
+        google: GoogleClient,
+        snapshots: watch::Sender<Snapshot>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            socket: control::socket_path(&paths.db_file),
+            paths,
+            store,
+            google,
+            login: tokio::sync::Mutex::new(None),
+            login_url: Mutex::new(None),
+            notice: Mutex::new(None),
+            snapshots,
+            focus_seen: Mutex::new(None),
+        })
+    }
+
+    /// Refreshes the snapshot every second and after each command, until the
+    /// command channel closes (the window is gone).
+    pub async fn run(
+        self: Arc<Self>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        ctx: egui::Context,
+    ) {
+        let mut ticker = tokio::time::interval(REFRESH_INTERVAL);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.clone().execute(command, ctx.clone()).await,
+                    None => return,
+                },
+                _ = ticker.tick() => {}
+            }
+            self.publish(&ctx).await;
+        }
+    }
+
+    fn say(&self, error: bool, text: impl Into<String>) {
+        *self.notice.lock() = Some((error, text.into()));
+    }
+
+    fn config(&self) -> Result<Config, String> {
+        Config::load_or_init(&self.paths.config_file).map_err(|e| e.to_string())
+    }
+
+    /// Builds a new snapshot and wakes the UI.
+    pub async fn publish(&self, ctx: &egui::Context) {
+        let (snapshot, focus) = self.snapshot().await;
+        let _ = self.snapshots.send(snapshot);
+        if let Some(focus) = focus {
+            let mut seen = self.focus_seen.lock();
+            if seen.is_some_and(|s| s < focus) {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Visible(true));
+                ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+                ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            }
+            *seen = Some(focus);
+        }
+        ctx.request_repaint();
+    }
+
+    /// The snapshot, and the resident's count of requests to bring the
+    /// window forward.
+    pub async fn snapshot(&self) -> (Snapshot, Option<u64>) {
+        let now = now_unix();
+        let config = match self.config() {
+            Ok(config) => config,
+            Err(error) => {
+                self.say(true, error);
+                Config::default()
+            }
+        };
+        let store = self.store.clone();
+        let data = store
+            .run(move |s| Ok((s.accounts()?, s.quotas()?, s.limits(now)?)))
+            .await;
+        let accounts = match data {
+            Ok((records, quotas, limits)) => records
+                .iter()
+                .map(|record| AccountView {
+                    id: record.id,
+                    email: record.email.clone(),
+                    tier: record.tier.clone(),
+                    status: record.status,
+                    status_line: accounts::describe_status(record, &limits, now),
+                    link: record.status_link.clone(),
+                    quotas: quotas
+                        .iter()
+                        .filter(|(id, _)| *id == record.id)
+                        .map(|(_, q)| {
+                            // A quota error is fresher than the last quota read.
+                            let exhausted = limits.iter().find(|l| {
+                                l.account_id == record.id
+                                    && l.kind == crate::store::LimitKind::QuotaExhausted
+                                    && l.model.as_deref().is_none_or(|m| m == q.model)
+                            });
+                            QuotaView {
+                                model: q.model.clone(),
+                                remaining: if exhausted.is_some() {
+                                    Some(0.0)
+                                } else {
+                                    q.remaining_fraction
+                                },
+                                resets_at: exhausted.map(|l| l.until).or(q.reset_at),
+                            }
+                        })
+                        .collect(),
+                    last_used_at: record.last_used_at,
+                })
+                .collect(),
+            Err(error) => {
+                self.say(true, error.to_string());
+                Vec::new()
+            }
+        };
+        let (gateway_state, recent, focus) =
+            match control::send(&self.socket, &ControlRequest::Status).await {
+                Ok(ControlResponse::Status(status)) => (
+                    match status.gateway {
+                        GatewayStatus::Running { .. } => GatewayState::Running,
+                        GatewayStatus::Stopped => GatewayState::Stopped,
+                        GatewayStatus::Failed { message } => GatewayState::Failed(message),
+                    },
+                    status.recent,
+                    Some(status.focus_requests),
+                ),
+                _ => (
+                    GatewayState::Failed(
+                        "Switchyard is not running: start it with `switchyard`".to_owned(),
+                    ),
+                    Vec::new(),
+                    None,
+                ),
+            };
+        let midnight_ms = chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).single())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0);
+        let today = recent.iter().filter(|r| r.at_ms >= midnight_ms).fold(
+            TodayView::default(),
+            |mut t, r| {
+                t.requests += 1;
+                t.errors += u64::from(r.status >= 400);
+                t.tokens += r.input_tokens + r.output_tokens;
+                t
+            },
+        );
+        let port = config.gateway.port;
+        let snapshot = Snapshot {
+            gateway: GatewayView {
+                state: gateway_state,
+                base_url: format!("http://127.0.0.1:{port}"),
+                lan_url: config
+                    .gateway
+                    .allow_lan_access
+                    .then(|| format!("http://<this machine's address>:{port}")),
+            },
+            accounts,
+            recent: recent
+                .into_iter()
+                .map(|r| RequestView {
+                    at_ms: r.at_ms,
+                    protocol: r.protocol,
+                    model: r.model,
+                    upstream_model: r.upstream_model,
+                    account: r.account,
+                    status: r.status,
+                    latency_ms: r.latency_ms,
+                    input_tokens: r.input_tokens,
+                    output_tokens: r.output_tokens,
+                })
+                .collect(),
+            today,
+            paths: PathsView {
+                config_file: self.paths.config_file.clone(),
+                data_file: self.paths.db_file.clone(),
+            },
+            login: self.login_url.lock().clone().map(|url| LoginView { url }),
+            launch_at_login: super::autostart::Autostart::for_current_exe()
+                .and_then(|a| a.is_enabled())
+                .unwrap_or(config.desktop.launch_at_login),
+            config,
+            notice: self.notice.lock().clone(),
+            now,
+        };
+        (snapshot, focus)
+    }
+
+    async fn control(&self, request: ControlRequest) {
+        if let Err(error) = control::send(&self.socket, &request).await {
+            self.say(true, error.to_string());
+        }
+    }
+
+    fn set_config(&self, key: &str, value: &str) {
+        let result = self
+            .config()
+            .and_then(|config| config.with_key_set(key, value).map_err(|e| e.to_string()))
+            .and_then(|config| {
+                config
+                    .save(&self.paths.config_file)
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => self.say(false, format!("{key} saved")),
+            Err(error) => self.say(true, error),
+        }
+    }
+
+    /// Runs one command from the window.
+    pub async fn execute(self: Arc<Self>, command: Command, ctx: egui::Context) {
+        match command {
+            Command::StartGateway => self.control(ControlRequest::StartGateway).await,
+            Command::StopGateway => self.control(ControlRequest::StopGateway).await,
+            Command::SetConfig { key, value } => self.set_config(&key, &value),
+            Command::RegenerateApiKey => {
+                self.set_config("gateway.api_key", &crate::config::generate_api_key());
+                self.say(false, "a new API key was made: update your clients");
+            }
+            Command::StartLogin => {
+                let config = match self.config() {
+                    Ok(config) => config,
+                    Err(error) => return self.say(true, error),
+                };
+                match accounts::login::start(&config, None).await {
+                    Ok(flow) => {
+                        *self.login_url.lock() = Some(flow.url.clone());
+                        *self.login.lock().await = Some(flow);
+                        self.say(false, "sign in in the browser, or paste the code below");
+                        tokio::spawn(self.clone().wait_for_browser(ctx));
+                    }
+                    Err(error) => self.say(true, error.to_string()),
+                }
+            }
+            Command::SubmitLoginCode(pasted) => {
+                let flow = self.login.lock().await.take();
+                match flow {
+                    Some(flow) => match flow.code_from_paste(&pasted) {
+                        Ok(code) => self.finish_login(flow, code).await,
+                        Err(error) => {
+                            self.say(true, error.to_string());
+                            *self.login.lock().await = Some(flow);
+                        }
+                    },
+                    None => self.say(true, "no sign-in is in progress"),
+                }
+            }
+            Command::CancelLogin => {
+                *self.login.lock().await = None;
+                *self.login_url.lock() = None;
+                self.say(false, "sign-in cancelled");
+            }
+            Command::AddRefreshToken(token) => {
+                let config = match self.config() {
+                    Ok(config) => config,
+                    Err(error) => return self.say(true, error),
+                };
+                let token = token.trim().to_owned();
+                match accounts::add_with_refresh_token(
+                    &self.google,
+                    &config,
+                    &self.store,
+                    Secret::new(token),
+                    None,
+                    None,
+                )
+                .await
+                {
+                    Ok(added) => self.say(
+                        false,
+                        format!(
+                            "{} {}",
+                            if added.created { "added" } else { "updated" },
+                            added.email
+                        ),
+                    ),
+                    Err(error) => self.say(true, error.to_string()),
+                }
+            }
+            Command::ImportFile(path) => self.import(path).await,
+            Command::ExportFile(path) => {
+                let result = transfer::export(&self.store)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| {
+                        crate::config::write_atomically(&path, text.as_bytes())
+                            .map_err(|e| e.to_string())
+                    });
+                match result {
+                    Ok(()) => self.say(
+                        false,
+                        format!(
+                            "exported to {} (it holds refresh tokens: keep it private)",
+                            path.display()
+                        ),
+                    ),
+                    Err(error) => self.say(true, error),
+                }
+            }
+            Command::EnableAccount(id) => self.set_status(id, crate::store::AccountStatus::Active),
+            Command::DisableAccount(id) => {
+                self.set_status(id, crate::store::AccountStatus::Disabled)
+            }
+            Command::RemoveAccount(id) => match self.store.remove_account(&id.to_string()) {
+                Ok(removed) => self.say(false, format!("removed {}", removed.email)),
+                Err(error) => self.say(true, error.to_string()),
+            },
+            Command::RefreshQuota(only) => self.refresh_quotas(only).await,
+            Command::SetLaunchAtLogin(enable) => {
+                match super::set_launch_at_login(&self.paths, enable) {
+                    Ok(()) => self.say(
+                        false,
+                        if enable {
+                            "Switchyard will start at login"
+                        } else {
+                            "Switchyard will not start at login"
+                        },
+                    ),
+                    Err(error) => self.say(true, error.to_string()),
+                }
+            }
+            Command::OpenDataFolder => {
+                let folder = self
+                    .paths
+                    .db_file
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_default();
+                if let Err(error) = open::that_detached(&folder) {
+                    self.say(true, format!("cannot open {}: {error}", folder.display()));
+                }
+            }
+            Command::OpenUrl(url) => {
+                if let Err(error) = open::that_detached(&url) {
+                    self.say(true, format!("cannot open a browser: {error}"));
+                }
+            }
+        }
+    }
+
+    async fn wait_for_browser(self: Arc<Self>, ctx: egui::Context) {
+        // Wait without holding the lock: a pasted code may finish first.
+        let mut flow = match self.login.lock().await.take() {
+            Some(flow) => flow,
+            None => return,
+        };
+        let code = flow.wait().await;
+        match code {
+            Ok(code) => self.finish_login(flow, code).await,
+            Err(error) => {
+                if self.login_url.lock().is_some() {
+                    self.say(true, error.to_string());
+                }
+                *self.login_url.lock() = None;
+            }
+        }
+        self.publish(&ctx).await;
+    }
+
+    async fn finish_login(&self, flow: LoginFlow, code: String) {
+        *self.login_url.lock() = None;
+        let config = match self.config() {
+            Ok(config) => config,
+            Err(error) => return self.say(true, error),
+        };
+        match flow
+            .finish(&self.google, &config, &self.store, &code, None)
+            .await
+        {
+            Ok(added) => self.say(
+                false,
+                format!(
+                    "{} {}",
+                    if added.created { "added" } else { "updated" },
+                    added.email
+                ),
+            ),
+            Err(error) => self.say(true, error.to_string()),
+        }
+    }
+
+    async fn import(&self, path: PathBuf) {
+        let config = match self.config() {
+            Ok(config) => config,
+            Err(error) => return self.say(true, error),
+        };
+        let entries = match std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|text| transfer::parse(&text))
+        {
+            Ok(entries) => entries,
+            Err(error) => return self.say(true, error),
+        };
+        let outcomes =
+            transfer::import(&self.google, &config, &self.store, entries, |_, _| {}).await;
+        let failed: Vec<String> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                transfer::ImportOutcome::Failed { email, error } => Some(format!(
+                    "{}: {error}",
+                    email.as_deref().unwrap_or("(no email)")
+                )),
+                _ => None,
+            })
+            .collect();
+        if failed.is_empty() {
+            self.say(false, format!("imported {} accounts", outcomes.len()));
+        } else {
+            self.say(
+                true,
+                format!(
+                    "{} of {} failed: {}",
+                    failed.len(),
+                    outcomes.len(),
+                    failed.join("; ")
+                ),
+            );
+        }
+    }
+
+    fn set_status(&self, id: i64, status: crate::store::AccountStatus) {
+        match self.store.set_status(id, status, None) {
+            Ok(()) => self.say(false, format!("account {}", status.label())),
+            Err(error) => self.say(true, error.to_string()),
+        }
+    }
+
+    async fn refresh_quotas(&self, only: Option<i64>) {
+        let config = match self.config() {
+            Ok(config) => config,
+            Err(error) => return self.say(true, error),
+        };
+        let records = match self.store.accounts() {
+            Ok(records) => records,
+            Err(error) => return self.say(true, error.to_string()),
+        };
+        let mut failures = Vec::new();
+        for record in records.iter().filter(|r| only.is_none_or(|id| r.id == id)) {
+            if let Err(error) =
+                accounts::refresh_quota(&self.google, &config, &self.store, record).await
+            {
+                failures.push(format!("{}: {error}", record.email));
+            }
+        }
+        if failures.is_empty() {
+            self.say(false, "quotas refreshed");
+        } else {
+            self.say(true, failures.join("; "));
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! The resident process behind `switchyard`: the gateway, the tray icon,
+//! notifications, and the control socket; it starts the window process on
+//! demand. The main thread owns the tray (and the clipboard); the gateway,
+//! the jobs and the control socket run on a small tokio runtime.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::control::{
+    self, ControlHandler, ControlRequest, ControlResponse, GatewayStatus, ResidentStatus,
+};
+use super::icons::TrayState;
+use super::notify::{NotificationPolicy, show as show_notice};
+use super::tray::{Tray, TrayAction, TrayView};
+use crate::config::{Config, Paths};
+use crate::gateway::{AppState, Gateway, bind};
+use crate::pool::PoolEvent;
+use crate::store::{AccountStatus, Store, now_unix};
+
+/// How often the config file is checked for changes made by the window or
+/// `switchyard config set`.
+const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The running app, shared by the control socket, the tray and the jobs.
+pub struct Resident {
+    paths: Paths,
+    /// Accounts, settings and request history; each gateway run gets a
+    /// [`AppState::fresh_run`] of it.
+    state: AppState,
+    gateway: tokio::sync::Mutex<Option<Gateway>>,
+    status: Mutex<GatewayStatus>,
+    /// A problem to show beside a running gateway (a rebind that failed).
+    problem: Mutex<Option<String>>,
+    focus_requests: AtomicU64,
+    window: Mutex<Option<std::process::Child>>,
+    notifications: Mutex<NotificationPolicy>,
+    /// Quits the whole app.
+    pub quit: CancellationToken,
+}
+
+impl Resident {
+    pub fn new(paths: Paths, state: AppState) -> Self {
+        Self {
+            paths,
+            state,
+            gateway: tokio::sync::Mutex::new(None),
+            status: Mutex::new(GatewayStatus::Stopped),
+            problem: Mutex::new(None),
+            focus_requests: AtomicU64::new(0),
+            window: Mutex::new(None),
+            notifications: Mutex::new(NotificationPolicy::default()),
+            quit: CancellationToken::new(),
+        }
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.state.config.load_full()
+    }
+
+    pub fn gateway_status(&self) -> GatewayStatus {
+        self.status.lock().clone()
+    }
+
+    /// Starts the gateway on the configured address. A failure (port busy)
+    /// is shown in the tray and the window, and notified.
+    pub async fn start_gateway(&self) -> Result<(), String> {
+        let mut running = self.gateway.lock().await;
+        if running.is_some() {
+            return Ok(());
+        }
+        let config = self.config();
+        let addr = std::net::SocketAddr::new(config.gateway.listen_ip(), config.gateway.port);
+        let started = match bind(addr).await {
+            Ok(listener) => {
+                Gateway::start(self.state.fresh_run(), listener).map_err(|e| e.to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        match started {
+            Ok(gateway) => {
+                tracing::info!("gateway listening on http://{}", gateway.addr);
+                *self.status.lock() = GatewayStatus::Running {
+                    addr: gateway.addr.to_string(),
+                };
+                *self.problem.lock() = None;
+                *running = Some(gateway);
+                self.notifications.lock().gateway_started();
+                Ok(())
+            }
+            Err(message) => {
+                tracing::error!("{message}");
+                *self.status.lock() = GatewayStatus::Failed {
+                    message: message.clone(),
+                };
+                let notice = self
+                    .notifications
+                    .lock()
+                    .gateway_failed(&message, &config.notifications);
+                if let Some(notice) = notice {
+                    show_notice(&notice);
+                }
+                Err(message)
+            }
+        }
+    }
+
+    /// Stops the gateway and frees its port.
+    pub async fn stop_gateway(&self) {
+        if let Some(gateway) = self.gateway.lock().await.take() {
+            gateway.stop().await;
+        }
+        *self.status.lock() = GatewayStatus::Stopped;
+        *self.problem.lock() = None;
+    }
+
+    /// Moves a running gateway to a new address: the new listener first, so a
+    /// failed bind leaves the old one serving (and says why).
+    async fn rebind(&self, config: &Config) {
+        let mut running = self.gateway.lock().await;
+        let Some(current) = running.as_ref() else {
+            return;
+        };
+        let addr = std::net::SocketAddr::new(config.gateway.listen_ip(), config.gateway.port);
+        if current.addr == addr {
+            return;
+        }
+        match bind(addr).await {
+            Ok(listener) => match Gateway::start(self.state.fresh_run(), listener) {
+                Ok(next) => {
+                    if let Some(previous) = running.replace(next) {
+                        previous.stop().await;
+                    }
+                    tracing::info!("gateway moved to http://{addr}");
+                    *self.status.lock() = GatewayStatus::Running {
+                        addr: addr.to_string(),
+                    };
+                    *self.problem.lock() = None;
+                }
+                Err(error) => *self.problem.lock() = Some(error.to_string()),
+            },
+            Err(error) => {
+                let message = format!("{error}; still serving on {}", current.addr);
+                tracing::warn!("{message}");
+                *self.problem.lock() = Some(message);
+            }
+        }
+    }
+
+    /// Shows the window: starts the window process, or asks the running one
+    /// to come forward.
+    pub fn show_window(&self) {
+        let mut window = self.window.lock();
+        let alive = window
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)));
+        if alive {
+            self.focus_requests.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchyard"));
+        match std::process::Command::new(exe)
+            .arg("window")
+            .env(crate::config::ENV_HOME, self.home_for_child())
+            .spawn()
+        {
+            Ok(child) => *window = Some(child),
+            Err(error) => tracing::error!(%error, "cannot start the window"),
+        }
+    }
+
+    /// The child must see the same files, whether or not SWITCHYARD_HOME is set.
+    fn home_for_child(&self) -> PathBuf {
+        match std::env::var_os(crate::config::ENV_HOME).filter(|h| !h.is_empty()) {
+            Some(home) => PathBuf::from(home),
+            None => self
+                .paths
+                .db_file
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn close_window(&self) {
+        if let Some(mut child) = self.window.lock().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What the tray shows now.
+    pub fn tray_view(&self) -> TrayView {
+        let config = self.config();
+        let accounts = self.state.pool.snapshot();
+        let now = now_unix();
+        let ready = accounts
+            .iter()
+            .filter(|a| a.is_usable() && a.limits(now).is_empty())
+            .count();
+        let status = self.gateway_status();
+        let problem = self.problem.lock().clone();
+        let (state, line) = match &status {
+            GatewayStatus::Running { addr } => (
+                if ready < accounts.len() || problem.is_some() {
+                    TrayState::Degraded
+                } else {
+                    TrayState::Running
+                },
+                format!(
+                    "Gateway running on {addr} · {ready}/{} accounts ready",
+                    accounts.len()
+                ),
+            ),
+            GatewayStatus::Stopped => (TrayState::Stopped, "Gateway stopped".to_owned()),
+            GatewayStatus::Failed { message } => {
+                (TrayState::Error, format!("Gateway failed: {message}"))
+            }
+        };
+        let account_lines = accounts
+            .iter()
+            .map(|a| {
+                let state = match a.status() {
+                    AccountStatus::Active => match a.limits(now).first() {
+                        Some(limit) if limit.kind == crate::store::LimitKind::QuotaExhausted => {
+                            "quota exhausted"
+                        }
+                        Some(_) => "cooling down",
+                        None => "ready",
+                    },
+                    other => other.label(),
+                };
+                let best = a
+                    .quotas()
+                    .values()
+                    .filter_map(|q| q.remaining)
+                    .fold(None, |best: Option<f64>, r| {
+                        Some(best.map_or(r, |b| b.max(r)))
+                    });
+                match best {
+                    Some(best) => format!("{} — {state} · {:.0}%", a.email, best * 100.0),
+                    None => format!("{} — {state}", a.email),
+                }
+            })
+            .collect();
+        TrayView {
+            state,
+            status_line: match problem {
+                Some(problem) => format!("{line} ({problem})"),
+                None => line,
+            },
+            running: matches!(status, GatewayStatus::Running { .. }),
+            accounts: account_lines,
+            launch_at_login: config.desktop.launch_at_login,
+        }
+    }
+
+    /// Applies config changes made elsewhere (the window, `config set`).
+    async fn watch_config(self: Arc<Self>) {
+        let modified =
+            |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let mut seen: Option<SystemTime> = modified(&self.paths.config_file);
+        let mut ticker = tokio::time::interval(CONFIG_CHECK_INTERVAL);
+        loop {
+            tokio::select! {
+                () = self.quit.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let now = modified(&self.paths.config_file);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            self.reload_config().await;
+        }
+    }
+
+    /// Reads the config file again and applies it: at once for everything read
+    /// per request, with a rebind when the listening address changed.
+    pub async fn reload_config(&self) {
+        {
+            match std::fs::read_to_string(&self.paths.config_file)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    Config::from_toml(&text, &self.paths.config_file).map_err(|e| e.to_string())
+                }) {
+                Ok(config) => {
+                    let previous = self.config();
+                    self.state.config.store(Arc::new(config.clone()));
+                    tracing::info!("settings reloaded");
+                    if previous.gateway.port != config.gateway.port
+                        || previous.gateway.allow_lan_access != config.gateway.allow_lan_access
+                    {
+                        self.rebind(&config).await;
+                    }
+                }
+                // A half-edited file is not applied; the running settings stay.
+                Err(error) => tracing::warn!(%error, "settings not reloaded"),
+            }
+        }
+    }
+
+    /// Where a running gateway listens, and the last rebind problem.
+    pub async fn listening(&self) -> (Option<std::net::SocketAddr>, Option<String>) {
+        let addr = self.gateway.lock().await.as_ref().map(|g| g.addr);
+        (addr, self.problem.lock().clone())
+    }
+
+    /// Turns pool events into desktop notifications.
+    async fn notify_events(self: Arc<Self>) {
+        let mut events = self.state.pool.subscribe();
+        loop {
+            let event: PoolEvent = tokio::select! {
+                () = self.quit.cancelled() => return,
+                event = events.recv() => match event {
+                    Ok(event) => event,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return,
+                },
+            };
+            let config = self.config();
+            let notice =
+                self.notifications
+                    .lock()
+                    .decide(&event, &config.notifications, now_unix());
+            if let Some(notice) = notice {
+                show_notice(&notice);
+            }
+        }
+    }
+}
+
+impl ControlHandler for Resident {
+    async fn handle(&self, request: ControlRequest) -> ControlResponse {
+        match request {
+            ControlRequest::Status => ControlResponse::Status(ResidentStatus {
+                gateway: self.gateway_status(),
+                recent: self.state.recent.newest(300),
+                focus_requests: self.focus_requests.load(Ordering::SeqCst),
+            }),
+            ControlRequest::StartGateway => match self.start_gateway().await {
+                Ok(()) => ControlResponse::Done { ok: true },
+                Err(error) => ControlResponse::Error { error },
+            },
+            ControlRequest::StopGateway => {
+                self.stop_gateway().await;
+                ControlResponse::Done { ok: true }
+            }
+            ControlRequest::ShowWindow => {
+                self.show_window();
+                ControlResponse::Done { ok: true }
+            }
+            ControlRequest::Quit => {
+                self.quit.cancel();
+                ControlResponse::Done { ok: true }
+            }
+        }
+    }
+}
+
+/// Runs the desktop app until Quit. `hidden`: start without the window.
+pub fn run(paths: &Paths, hidden: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let socket = control::socket_path(&paths.db_file);
+    if runtime
+        .block_on(control::send(&socket, &ControlRequest::ShowWindow))
+        .is_ok()
+    {
+        println!("Switchyard is already running: its window was brought forward.");
+        return Ok(());
+    }
+    let config = Config::load_or_init(&paths.config_file)?;
+    let store = Store::open(&paths.db_file)?;
+    let start_hidden = hidden || config.desktop.start_hidden;
+    let start_gateway = config.gateway.start_with_app;
+    let state = runtime.block_on(AppState::new(config, store))?;
+    let resident = Arc::new(Resident::new(paths.clone(), state));
+
+    let control_resident = resident.clone();
+    let control_quit = resident.quit.clone();
+    runtime.spawn(async move {
+        if let Err(error) = control::serve(socket, control_resident, control_quit.clone()).await {
+            tracing::error!(%error, "control socket stopped");
+        }
+    });
+    runtime.spawn(resident.clone().watch_config());
+    runtime.spawn(resident.clone().notify_events());
+    let signal_quit = resident.quit.clone();
+    runtime.spawn(async move {
+        crate::cli::shutdown_signal().await;
+        signal_quit.cancel();
+    });
+    if start_gateway {
+        let _ = runtime.block_on(resident.start_gateway());
+    }
+    if !start_hidden {
+        resident.show_window();
+    }
+
+    // The tray is optional: without a session bus or tray host the app runs
+    // on, reachable through the window and a second launch.
+    let (actions_tx, actions) = std::sync::mpsc::channel::<TrayAction>();
+    let mut tray = match Tray::new(&resident.tray_view(), actions_tx) {
+        Ok(tray) => Some(tray),
+        Err(error) => {
+            tracing::warn!("no tray icon ({error}); the app runs on without one");
+            None
+        }
+    };
+    let mut clipboard = arboard::Clipboard::new().ok();
+    let mut last_view = resident.tray_view();
+    while !resident.quit.is_cancelled() {
+        match actions.recv_timeout(Duration::from_millis(500)) {
+            Ok(action) => handle_action(&runtime, &resident, action, clipboard.as_mut()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+        }
+        let view = resident.tray_view();
+        if view != last_view {
+            if let Some(tray) = tray.as_mut() {
+                tray.update(&view);
+            }
+            last_view = view;
+        }
+    }
+    tracing::info!("quitting");
+    resident.close_window();
+    runtime.block_on(resident.stop_gateway());
+    drop(tray);
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+fn handle_action(
+    runtime: &tokio::runtime::Runtime,
+    resident: &Arc<Resident>,
+    action: TrayAction,
+    clipboard: Option<&mut arboard::Clipboard>,
+) {
+    match action {
+        TrayAction::ToggleGateway => {
+            if matches!(resident.gateway_status(), GatewayStatus::Running { .. }) {
+                runtime.block_on(resident.stop_gateway());
+            } else {
+                let _ = runtime.block_on(resident.start_gateway());
+            }
+        }
+        TrayAction::CopyBaseUrl | TrayAction::CopyApiKey => {
+            let config = resident.config();
+            let text = if action == TrayAction::CopyBaseUrl {
+                format!("http://127.0.0.1:{}", config.gateway.port)
+            } else {
+                config.gateway.api_key.clone()
+            };
+            match clipboard {
+                Some(clipboard) => {
+                    if let Err(error) = clipboard.set_text(text) {
+                        tracing::warn!(%error, "cannot copy");
+                    }
+                }
+                None => tracing::warn!("no clipboard available"),
+            }
+        }
+        TrayAction::OpenWindow => resident.show_window(),
+        TrayAction::ToggleLaunchAtLogin => {
+            let enable = !resident.config().desktop.launch_at_login;
+            if let Err(error) = super::set_launch_at_login(&resident.paths, enable) {
+                tracing::warn!(%error, "cannot change launch at login");
+            }
+        }
+        TrayAction::Quit => resident.quit.cancel(),
+    }
+}

@@ -1,0 +1,301 @@
+//! The window: a navigation on the left, one page at a time, and a status
+//! line at the bottom. Every page draws a [`Snapshot`] and answers with
+//! [`Command`]s collected while drawing; nothing here touches the gateway,
+//! the pool, the store or the config file. [`SwitchyardApp`] is the eframe
+//! shell around [`window_ui`]: it reads the latest snapshot from a `watch`
+//! channel and sends the commands after the frame is drawn.
+
+pub mod accounts;
+pub mod api_proxy;
+pub mod dashboard;
+pub mod monitor;
+pub mod settings;
+mod widgets;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Theme;
+use crate::desktop::model::{Command, RequestView, Snapshot};
+
+pub use monitor::StatusClass;
+
+/// The window's pages, in navigation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Page {
+    #[default]
+    Dashboard,
+    Accounts,
+    ApiProxy,
+    Monitor,
+    Settings,
+}
+
+impl Page {
+    pub const ALL: [Page; 5] = [
+        Page::Dashboard,
+        Page::Accounts,
+        Page::ApiProxy,
+        Page::Monitor,
+        Page::Settings,
+    ];
+
+    /// The name in the navigation.
+    pub fn label(self) -> &'static str {
+        match self {
+            Page::Dashboard => "Dashboard",
+            Page::Accounts => "Accounts",
+            Page::ApiProxy => "API Proxy",
+            Page::Monitor => "Monitor",
+            Page::Settings => "Settings",
+        }
+    }
+}
+
+/// The window's own state. The fields outside `drafts` are kept between
+/// launches; `drafts` (text being typed, an open confirmation, a paused
+/// list) lives only as long as the window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WindowUi {
+    pub page: Page,
+    /// The Monitor's status filter.
+    pub monitor_status: StatusClass,
+    #[serde(skip)]
+    pub drafts: Drafts,
+}
+
+/// Transient state: never saved.
+#[derive(Debug, Clone, Default)]
+pub struct Drafts {
+    /// A destructive action waiting for "yes".
+    pub confirmation: Option<Confirmation>,
+    pub login_code: String,
+    pub refresh_token: String,
+    pub import_path: String,
+    pub export_path: String,
+    pub api_key_visible: bool,
+    pub model_pattern: String,
+    pub model_target: String,
+    pub monitor_filter: String,
+    /// While the Monitor is paused: the rows it shows.
+    pub monitor_frozen: Option<Vec<RequestView>>,
+}
+
+/// A destructive action the user must confirm in a dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    RemoveAccount { id: i64, email: String },
+    RegenerateApiKey,
+}
+
+/// Draws the whole window for one frame: navigation, the selected page, the
+/// status line and any confirmation dialog. Commands are pushed to `commands`
+/// for the caller to run after the frame.
+pub fn window_ui(
+    ui: &mut egui::Ui,
+    snapshot: &Snapshot,
+    state: &mut WindowUi,
+    commands: &mut Vec<Command>,
+) {
+    egui::Panel::left("navigation")
+        .resizable(false)
+        .exact_size(150.0)
+        .show(ui, |ui| navigation_ui(ui, &mut state.page));
+    egui::Panel::bottom("status_line").show(ui, |ui| status_line_ui(ui, snapshot));
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::both()
+            .auto_shrink(false)
+            .id_salt(state.page)
+            .show(ui, |ui| match state.page {
+                Page::Dashboard => dashboard::dashboard_ui(ui, snapshot, state, commands),
+                Page::Accounts => accounts::accounts_ui(ui, snapshot, state, commands),
+                Page::ApiProxy => api_proxy::api_proxy_ui(ui, snapshot, state, commands),
+                Page::Monitor => monitor::monitor_ui(ui, snapshot, state, commands),
+                Page::Settings => settings::settings_ui(ui, snapshot, state, commands),
+            });
+    });
+    confirmation_ui(&ui.ctx().clone(), state, commands);
+}
+
+fn navigation_ui(ui: &mut egui::Ui, page: &mut Page) {
+    ui.add_space(8.0);
+    ui.strong("Switchyard");
+    ui.add_space(8.0);
+    for candidate in Page::ALL {
+        ui.selectable_value(page, candidate, candidate.label());
+    }
+}
+
+fn status_line_ui(ui: &mut egui::Ui, snapshot: &Snapshot) {
+    ui.horizontal(|ui| match &snapshot.notice {
+        Some((true, text)) => {
+            ui.colored_label(ui.visuals().error_fg_color, text);
+        }
+        Some((false, text)) => {
+            ui.label(text);
+        }
+        None => {
+            ui.weak("Ready");
+        }
+    });
+}
+
+fn confirmation_ui(ctx: &egui::Context, state: &mut WindowUi, commands: &mut Vec<Command>) {
+    let Some(confirmation) = &state.drafts.confirmation else {
+        return;
+    };
+    let (question, action, command) = match confirmation {
+        Confirmation::RemoveAccount { id, email } => (
+            format!(
+                "Remove {email}? Its tokens are deleted from this computer; \
+                 add it again to use it."
+            ),
+            "Remove",
+            Command::RemoveAccount(*id),
+        ),
+        Confirmation::RegenerateApiKey => (
+            "Regenerate the API key? Clients using the current key are refused \
+             until they get the new one."
+                .to_owned(),
+            "Regenerate",
+            Command::RegenerateApiKey,
+        ),
+    };
+    let modal = egui::Modal::new(egui::Id::unique("confirmation")).show(ctx, |ui| {
+        ui.set_max_width(380.0);
+        ui.label(question);
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            let confirmed = ui.button(action).clicked();
+            let cancelled = ui.button("Cancel").clicked();
+            (confirmed, cancelled)
+        })
+        .inner
+    });
+    let (confirmed, cancelled) = modal.inner;
+    if confirmed {
+        commands.push(command);
+    }
+    if confirmed || cancelled || modal.should_close() {
+        state.drafts.confirmation = None;
+    }
+}
+
+/// The eframe app of the window process.
+///
+/// Commands go out over a tokio unbounded channel: sending never blocks the
+/// UI thread, and the backend may receive with `recv().await` on its runtime
+/// or `blocking_recv()` on a plain thread.
+pub struct SwitchyardApp {
+    snapshots: watch::Receiver<Snapshot>,
+    commands: mpsc::UnboundedSender<Command>,
+    snapshot: Snapshot,
+    state: WindowUi,
+    applied_theme: Option<Theme>,
+    state_file: Option<PathBuf>,
+}
+
+impl SwitchyardApp {
+    pub fn new(
+        snapshots: watch::Receiver<Snapshot>,
+        commands: mpsc::UnboundedSender<Command>,
+        state: WindowUi,
+    ) -> Self {
+        let snapshot = snapshots.borrow().clone();
+        Self {
+            snapshots,
+            commands,
+            snapshot,
+            state,
+            applied_theme: None,
+            state_file: None,
+        }
+    }
+
+    /// Restores the persisted UI state from `path` (defaults if it is missing
+    /// or unreadable) and writes it back there when the app is dropped.
+    pub fn with_state_file(mut self, path: PathBuf) -> Self {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            match serde_json::from_str::<WindowUi>(&text) {
+                Ok(state) => self.state = state,
+                Err(error) => tracing::warn!("ignoring {}: {error}", path.display()),
+            }
+        }
+        self.state_file = Some(path);
+        self
+    }
+
+    /// Opens on `page`, whatever page was saved.
+    pub fn open_on(mut self, page: Page) -> Self {
+        self.state.page = page;
+        self
+    }
+
+    pub fn state(&self) -> &WindowUi {
+        &self.state
+    }
+
+    fn take_latest_snapshot(&mut self) {
+        match self.snapshots.has_changed() {
+            Ok(true) => self.snapshot = self.snapshots.borrow_and_update().clone(),
+            Ok(false) => {}
+            Err(_closed) => {
+                self.snapshot.notice = Some((true, "Lost contact with Switchyard.".to_owned()));
+            }
+        }
+    }
+
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        let theme = self.snapshot.config.desktop.theme;
+        if self.applied_theme != Some(theme) {
+            ctx.set_theme(match theme {
+                Theme::Light => egui::ThemePreference::Light,
+                Theme::Dark => egui::ThemePreference::Dark,
+                Theme::System => egui::ThemePreference::System,
+            });
+            self.applied_theme = Some(theme);
+        }
+    }
+}
+
+impl eframe::App for SwitchyardApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.take_latest_snapshot();
+        self.apply_theme(ui.ctx());
+        let mut commands = Vec::new();
+        window_ui(ui, &self.snapshot, &mut self.state, &mut commands);
+        for command in commands {
+            if self.commands.send(command).is_err() {
+                self.snapshot.notice = Some((true, "Lost contact with Switchyard.".to_owned()));
+            }
+        }
+        // A fallback for when nobody runs `repaint_on_snapshot`.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+}
+
+impl Drop for SwitchyardApp {
+    fn drop(&mut self) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let saved = serde_json::to_string_pretty(&self.state)
+            .map_err(std::io::Error::other)
+            .and_then(|text| std::fs::write(path, text));
+        if let Err(error) = saved {
+            tracing::warn!("cannot save {}: {error}", path.display());
+        }
+    }
+}
+
+/// Wakes the window whenever a new snapshot is published; spawn it on the
+/// window process's runtime. Ends when the sender is gone.
+pub async fn repaint_on_snapshot(ctx: egui::Context, mut snapshots: watch::Receiver<Snapshot>) {
+    while snapshots.changed().await.is_ok() {
+        ctx.request_repaint();
+    }
+}

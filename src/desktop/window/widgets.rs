@@ -1,0 +1,179 @@
+//! Small pieces the pages share: labelled inputs, copy buttons, config
+//! commands and the way times are written.
+
+use egui::emath::Numeric;
+
+use crate::desktop::model::Command;
+
+/// Asks the backend to set one config key (the same as `config set KEY VALUE`).
+pub(super) fn set_config(commands: &mut Vec<Command>, key: &str, value: impl ToString) {
+    commands.push(Command::SetConfig {
+        key: key.to_owned(),
+        value: value.to_string(),
+    });
+}
+
+/// A "Copy" button whose accessible name says what it copies.
+pub(super) fn copy_button(ui: &mut egui::Ui, what: &str, text: &str) {
+    if ui
+        .button("Copy")
+        .on_hover_text(format!("Copy {what}"))
+        .accessible_name(format!("Copy {what}"))
+        .clicked()
+    {
+        ui.ctx().copy_text(text.to_owned());
+    }
+}
+
+/// A label and a single-line text field named by it.
+pub(super) fn labelled_text_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    text: &mut String,
+    width: f32,
+) -> egui::Response {
+    let label_response = ui.label(label);
+    ui.add(egui::TextEdit::singleline(text).desired_width(width))
+        .labelled_by(label_response.id)
+}
+
+/// A label and a masked single-line text field named by it.
+pub(super) fn labelled_secret_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    text: &mut String,
+    width: f32,
+) -> egui::Response {
+    let label_response = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(text)
+            .password(true)
+            .desired_width(width),
+    )
+    .labelled_by(label_response.id)
+}
+
+/// A label and a number field for a config value. The new value is returned
+/// once, when the user is done with it (drag released or field left), so a
+/// drag does not send a command per pixel.
+pub(super) fn config_number<T>(
+    ui: &mut egui::Ui,
+    label: &str,
+    current: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Option<T>
+where
+    T: Numeric + Send + Sync + 'static,
+{
+    let draft_id = ui.make_persistent_id(("number draft", label));
+    let label_response = ui.label(label);
+    let mut value = ui
+        .data(|data| data.get_temp::<T>(draft_id))
+        .unwrap_or(current);
+    let response = ui
+        .add(egui::DragValue::new(&mut value).range(range))
+        .labelled_by(label_response.id);
+    if response.dragged() || response.has_focus() {
+        ui.data_mut(|data| data.insert_temp(draft_id, value));
+        return None;
+    }
+    ui.data_mut(|data| data.remove::<T>(draft_id));
+    (value != current).then_some(value)
+}
+
+/// A combo box named by the label before it; returns the option picked this frame.
+pub(super) fn labelled_combo<V: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    label: &str,
+    current: V,
+    options: &[(V, &'static str)],
+) -> Option<V> {
+    let label_response = ui.label(label);
+    let current_text = option_text(options, current);
+    let mut picked = current;
+    egui::ComboBox::from_id_salt(label)
+        .selected_text(current_text)
+        .show_ui(ui, |ui| {
+            for (value, text) in options {
+                ui.selectable_value(&mut picked, *value, *text);
+            }
+        })
+        .response
+        .labelled_by(label_response.id);
+    (picked != current).then_some(picked)
+}
+
+/// The text of `value` among a combo box's options.
+pub(super) fn option_text<V: PartialEq>(options: &[(V, &'static str)], value: V) -> &'static str {
+    options
+        .iter()
+        .find(|(option, _)| *option == value)
+        .map_or("", |(_, text)| text)
+}
+
+/// `45m`, `2h 05m`, `3d 4h`: how long from now until `seconds` have passed.
+pub(super) fn duration_text(seconds: i64) -> String {
+    let minutes = seconds.max(0).div_euclid(60);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes:02}m")
+    } else {
+        format!("{minutes}m")
+    }
+}
+
+/// `5m ago`, `never`.
+pub(super) fn ago_text(at: Option<i64>, now: i64) -> String {
+    match at {
+        None => "never".to_owned(),
+        Some(at) if now - at < 60 => "just now".to_owned(),
+        Some(at) => format!("{} ago", duration_text(now - at)),
+    }
+}
+
+/// Red at or below 20%, amber below 50%, green above.
+pub(super) fn quota_color(ui: &egui::Ui, remaining: f64) -> egui::Color32 {
+    if remaining <= 0.2 {
+        ui.visuals().error_fg_color
+    } else if remaining < 0.5 {
+        ui.visuals().warn_fg_color
+    } else {
+        egui::Color32::from_rgb(0x2e, 0x9e, 0x4f)
+    }
+}
+
+/// `1,234,567`.
+pub(super) fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_a_countdown() {
+        assert_eq!(duration_text(45 * 60 + 10), "45m");
+        assert_eq!(duration_text(2 * 3600 + 5 * 60), "2h 05m");
+        assert_eq!(duration_text(3 * 86400 + 4 * 3600 + 59), "3d 4h");
+        assert_eq!(duration_text(-5), "0m");
+    }
+
+    #[test]
+    fn large_numbers_get_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

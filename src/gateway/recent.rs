@@ -1,0 +1,103 @@
+//! The most recent requests, in memory, for the live Monitor list and the
+//! dashboard's counters. Bounded; older entries fall off. (The persisted
+//! request log and the hourly roll-ups are a separate, later layer.)
+
+use std::collections::VecDeque;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+/// Requests kept in memory.
+pub const RECENT_CAPACITY: usize = 500;
+
+/// One finished (or failed) request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Unix milliseconds when it arrived.
+    pub at_ms: i64,
+    /// `openai`, `anthropic` or `gemini`.
+    pub protocol: String,
+    /// The route: `chat.completions`, `messages`, …
+    pub route: String,
+    pub model: String,
+    pub upstream_model: String,
+    /// The account's email; empty when no account was reached.
+    pub account: String,
+    pub status: u16,
+    /// Until the response (for streams: until the stream started).
+    pub latency_ms: u64,
+    pub stream: bool,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+#[derive(Default)]
+pub struct RecentRequests {
+    // A short lock per request; never held across an await.
+    entries: Mutex<VecDeque<RequestRecord>>,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl RecentRequests {
+    pub fn push(&self, record: RequestRecord) {
+        let mut entries = self.entries.lock();
+        if entries.len() == RECENT_CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(record);
+        self.total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Newest first.
+    pub fn newest(&self, limit: usize) -> Vec<RequestRecord> {
+        self.entries
+            .lock()
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Requests since the gateway started.
+    pub fn total(&self) -> u64 {
+        self.total.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(at_ms: i64) -> RequestRecord {
+        RequestRecord {
+            at_ms,
+            protocol: "openai".into(),
+            route: "chat.completions".into(),
+            model: "m".into(),
+            upstream_model: "m".into(),
+            account: String::new(),
+            status: 200,
+            latency_ms: 1,
+            stream: false,
+            input_tokens: 0,
+            output_tokens: 0,
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_within_capacity() {
+        let recent = RecentRequests::default();
+        for i in 0..(RECENT_CAPACITY as i64 + 10) {
+            recent.push(record(i));
+        }
+        let newest = recent.newest(3);
+        assert_eq!(
+            newest.iter().map(|r| r.at_ms).collect::<Vec<_>>(),
+            vec![509, 508, 507]
+        );
+        assert_eq!(recent.newest(usize::MAX).len(), RECENT_CAPACITY);
+        assert_eq!(recent.total(), RECENT_CAPACITY as u64 + 10);
+    }
+}

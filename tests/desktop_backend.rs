@@ -1,0 +1,234 @@
+//! The desktop shell without a display: the window's backend really applies
+//! the commands the pages emit, the resident rebinds on a port change (and
+//! keeps serving when it cannot), and launch-at-login writes the autostart entry.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod support;
+
+use std::sync::Arc;
+
+use support::{Binary, MockGoogle};
+use switchyard::config::{Config, Paths, Theme};
+use switchyard::desktop::backend::Backend;
+use switchyard::desktop::model::Command;
+use switchyard::gateway::AppState;
+use switchyard::store::{AccountStatus, Store};
+use switchyard::upstream::google::GoogleClient;
+
+async fn backend_with_accounts() -> (tempfile::TempDir, Paths, Store, Arc<Backend>, MockGoogle) {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_account("1//one", "one@example.com", true);
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::in_folder(home.path().to_path_buf());
+    mock.config().save(&paths.config_file).unwrap();
+    let store = Store::open(&paths.db_file).unwrap();
+    let config = Config::load_or_init(&paths.config_file).unwrap();
+    switchyard::accounts::add_with_refresh_token(
+        &GoogleClient::new().unwrap(),
+        &config,
+        &store,
+        switchyard::secret::Secret::new("1//one"),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let (snapshots, _) = tokio::sync::watch::channel(Default::default());
+    let backend = Backend::new(
+        paths.clone(),
+        store.clone(),
+        GoogleClient::new().unwrap(),
+        snapshots,
+    );
+    (home, paths, store, backend, mock.mock)
+}
+
+#[tokio::test]
+async fn commands_from_the_window_change_the_config_and_the_store() {
+    let (_home, paths, store, backend, _mock) = backend_with_accounts().await;
+    let ctx = egui::Context::default();
+    let before = Config::load_or_init(&paths.config_file).unwrap();
+
+    backend
+        .clone()
+        .execute(
+            Command::SetConfig {
+                key: "desktop.theme".into(),
+                value: "dark".into(),
+            },
+            ctx.clone(),
+        )
+        .await;
+    backend
+        .clone()
+        .execute(Command::RegenerateApiKey, ctx.clone())
+        .await;
+    let after = Config::load_or_init(&paths.config_file).unwrap();
+    assert_eq!(after.desktop.theme, Theme::Dark);
+    assert_ne!(after.gateway.api_key, before.gateway.api_key);
+    assert!(after.gateway.api_key.starts_with("sk-") && after.gateway.api_key.len() == 35);
+
+    // A bad value is refused with the key named, and the file stays as it was.
+    let text = std::fs::read_to_string(&paths.config_file).unwrap();
+    backend
+        .clone()
+        .execute(
+            Command::SetConfig {
+                key: "gateway.port".into(),
+                value: "lots".into(),
+            },
+            ctx.clone(),
+        )
+        .await;
+    assert_eq!(std::fs::read_to_string(&paths.config_file).unwrap(), text);
+    let (snapshot, _) = backend.snapshot().await;
+    let (is_error, notice) = snapshot.notice.unwrap();
+    assert!(is_error && notice.contains("gateway.port"), "{notice}");
+
+    let id = store.accounts().unwrap()[0].id;
+    backend
+        .clone()
+        .execute(Command::DisableAccount(id), ctx.clone())
+        .await;
+    assert_eq!(store.accounts().unwrap()[0].status, AccountStatus::Disabled);
+    let (snapshot, _) = backend.snapshot().await;
+    assert_eq!(snapshot.accounts[0].status_line, "disabled by user");
+    assert_eq!(snapshot.accounts[0].quotas.len(), 2);
+    backend
+        .clone()
+        .execute(Command::EnableAccount(id), ctx.clone())
+        .await;
+    assert_eq!(store.accounts().unwrap()[0].status, AccountStatus::Active);
+
+    // An exhausted quota shows as empty until its reset, whatever the last read said.
+    let until = switchyard::store::now_unix() + 3600;
+    store
+        .set_limit(&switchyard::store::LimitRecord {
+            account_id: id,
+            model: Some("gemini-2.5-pro".into()),
+            kind: switchyard::store::LimitKind::QuotaExhausted,
+            until,
+            reason: "quota".into(),
+        })
+        .unwrap();
+    let (snapshot, _) = backend.snapshot().await;
+    let pro = snapshot.accounts[0]
+        .quotas
+        .iter()
+        .find(|q| q.model == "gemini-2.5-pro")
+        .unwrap();
+    assert_eq!((pro.remaining, pro.resets_at), (Some(0.0), Some(until)));
+    let flash = snapshot.accounts[0]
+        .quotas
+        .iter()
+        .find(|q| q.model == "gemini-2.5-flash")
+        .unwrap();
+    assert_eq!(flash.remaining, Some(1.0));
+
+    let export = paths.db_file.with_file_name("export.json");
+    backend
+        .clone()
+        .execute(Command::ExportFile(export.clone()), ctx.clone())
+        .await;
+    assert!(
+        std::fs::read_to_string(&export)
+            .unwrap()
+            .contains("one@example.com")
+    );
+    backend
+        .clone()
+        .execute(Command::RemoveAccount(id), ctx.clone())
+        .await;
+    assert!(store.accounts().unwrap().is_empty());
+
+    // Without a running app, gateway commands say so instead of failing silently.
+    backend.clone().execute(Command::StartGateway, ctx).await;
+    let (snapshot, _) = backend.snapshot().await;
+    assert!(snapshot.notice.unwrap().1.contains("not running"));
+}
+
+#[tokio::test]
+async fn a_port_change_rebinds_and_a_busy_port_keeps_the_old_listener() {
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::in_folder(home.path().to_path_buf());
+    let mut config = Config::default();
+    config.gateway.port = 0;
+    config.save(&paths.config_file).unwrap();
+    let config = Config::load_or_init(&paths.config_file).unwrap();
+    let store = Store::open(&paths.db_file).unwrap();
+    let state = AppState::new(config.clone(), store).await.unwrap();
+    let resident = switchyard::desktop::resident::Resident::new(paths.clone(), state);
+    resident.start_gateway().await.unwrap();
+    let (first, _) = resident.listening().await;
+    let first = first.unwrap();
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    config
+        .with_key_set("gateway.port", &free.to_string())
+        .unwrap()
+        .save(&paths.config_file)
+        .unwrap();
+    resident.reload_config().await;
+    let (moved, problem) = resident.listening().await;
+    assert_eq!(moved.unwrap().port(), free);
+    assert_eq!(problem, None);
+    std::net::TcpListener::bind(first).expect("the old port was freed");
+    let health = format!("http://127.0.0.1:{free}/healthz");
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    config
+        .with_key_set("gateway.port", &busy.to_string())
+        .unwrap()
+        .save(&paths.config_file)
+        .unwrap();
+    resident.reload_config().await;
+    let (still, problem) = resident.listening().await;
+    assert_eq!(
+        still.unwrap().port(),
+        free,
+        "the previous listener keeps serving"
+    );
+    assert!(problem.unwrap().contains("already in use"));
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+    resident.stop_gateway().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn launch_at_login_writes_and_removes_the_autostart_entry() {
+    let binary = Binary::new();
+    let fake_home = tempfile::tempdir().unwrap();
+    let run = |value: &'static str| {
+        let mut command = binary.command();
+        command
+            .args(["config", "set", "desktop.launch_at_login", value])
+            .env("HOME", fake_home.path())
+            .env("XDG_CONFIG_HOME", fake_home.path().join("config"));
+        command.output().unwrap()
+    };
+    let output = run("true");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let entry = fake_home.path().join("config/autostart/switchyard.desktop");
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_switchyard"));
+    assert!(
+        text.contains(&format!("Exec=\"{}\" --hidden", exe.display())),
+        "{text}"
+    );
+    let config = Config::load_or_init(&binary.home.path().join("config.toml")).unwrap();
+    assert!(config.desktop.launch_at_login);
+    let output = run("false");
+    assert!(output.status.success());
+    assert!(!entry.exists());
+    let config = Config::load_or_init(&binary.home.path().join("config.toml")).unwrap();
+    assert!(!config.desktop.launch_at_login);
+}

@@ -1,0 +1,301 @@
+//! The real desktop app under Xvfb, against the mock upstream: the tray
+//! registers and its Quit item quits; a notification arrives when an account
+//! runs out of quota; `--hidden` starts without a window and a second launch
+//! brings it forward; a screenshot of each page is taken; the resident's
+//! memory is printed.
+//!
+//! It needs a display, a D-Bus session, a notification daemon and a tray
+//! host, so it is ignored by plain `cargo test`; `scripts/desktop-smoke.sh`
+//! sets all that up and runs it (CI does, through `scripts/test.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{Binary, MockGoogle, Scripted};
+
+const PAGES: [&str; 5] = ["dashboard", "accounts", "api_proxy", "monitor", "settings"];
+
+fn probe(args: &[&str]) -> Result<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/desktop/sni_probe.py");
+    let output = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+async fn wait_until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn windows_of(pid: u32) -> Vec<String> {
+    let output = Command::new("xdotool")
+        .args(["search", "--pid", &pid.to_string(), "--name", "Switchyard"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn any_switchyard_window() -> bool {
+    Command::new("xdotool")
+        .args(["search", "--name", "^Switchyard$"])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false)
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+struct App {
+    child: Child,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn launch(binary: &Binary, args: &[&str], log: &Path) -> App {
+    let file = std::fs::File::create(log).unwrap();
+    let child = binary
+        .command()
+        .args(args)
+        .env("RUST_LOG", "switchyard=info")
+        .stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file))
+        .spawn()
+        .unwrap();
+    App { child }
+}
+
+fn screenshot(window: &str, path: &Path) {
+    let status = Command::new("import")
+        .args(["-window", window, path.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "screenshot {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, a D-Bus session, dunst and a tray host: run scripts/desktop-smoke.sh"]
+async fn the_desktop_app_end_to_end() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "DISPLAY is not set: run scripts/desktop-smoke.sh"
+    );
+    let out = PathBuf::from(
+        std::env::var("SMOKE_OUT").unwrap_or_else(|_| "target/desktop-smoke".to_owned()),
+    );
+    std::fs::create_dir_all(&out).unwrap();
+
+    let mock = MockGoogle::start().await;
+    mock.mock.add_account("1//one", "ada@example.com", true);
+    mock.mock.add_account("1//two", "grace@example.com", true);
+    let mut config = mock.config();
+    let port = free_port();
+    config.gateway.port = port;
+    let binary = Binary::with_config(&config);
+    for token in ["1//one", "1//two"] {
+        let (ok, _, stderr) = binary
+            .run(&["accounts", "add", "--refresh-token", token])
+            .await;
+        assert!(ok, "{stderr}");
+    }
+    let logs = binary.home.path().to_path_buf();
+
+    // 1. --hidden: the tray and the gateway, no window.
+    let app = launch(&binary, &["--hidden"], &logs.join("app.log"));
+    let pid = app.child.id();
+    let item = wait_until("the tray to register", Duration::from_secs(30), || {
+        probe(&["items"])
+            .ok()
+            .and_then(|items| items.lines().next().map(str::to_owned))
+    })
+    .await;
+    let menu = probe(&["menu", &item]).unwrap();
+    for label in [
+        "Stop gateway",
+        "Copy base URL",
+        "Copy API key",
+        "Open Switchyard",
+        "Launch at login",
+        "Quit",
+    ] {
+        assert!(
+            menu.lines().any(|l| l == label),
+            "menu lacks {label}: {menu}"
+        );
+    }
+    let client = reqwest::Client::new();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    wait_until("the gateway", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .await;
+    assert_eq!(client.get(&health).send().await.unwrap().status(), 200);
+    let status_line = wait_until("the status line", Duration::from_secs(10), || {
+        let menu = probe(&["menu", &item]).ok()?;
+        menu.lines()
+            .find(|l| l.contains("2/2 accounts ready"))
+            .map(str::to_owned)
+    })
+    .await;
+    assert!(
+        status_line.contains(&format!("127.0.0.1:{port}")),
+        "{status_line}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!any_switchyard_window(), "--hidden opened a window");
+    if let Some(rss) = rss_kib(pid) {
+        println!(
+            "MEASURE resident RSS, hidden, gateway idle, two accounts: {:.1} MiB",
+            rss as f64 / 1024.0
+        );
+    }
+
+    // 2. A notification when an account runs out of quota.
+    let monitor_log = logs.join("notifications.log");
+    let mut monitor = Command::new("dbus-monitor")
+        .args([
+            "--session",
+            "interface='org.freedesktop.Notifications',member='Notify'",
+        ])
+        .stdout(Stdio::from(std::fs::File::create(&monitor_log).unwrap()))
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reset = chrono::DateTime::from_timestamp(switchyard::store::now_unix() + 3 * 3600, 0)
+        .unwrap()
+        .to_rfc3339();
+    for email in ["ada@example.com", "grace@example.com"] {
+        mock.mock.script_for(
+            email,
+            Scripted::Error(429, json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "Quota exhausted",
+                "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "QUOTA_EXHAUSTED",
+                             "metadata": {"model": "gemini-2.5-pro", "quotaResetTimeStamp": reset}}]}})),
+        );
+    }
+    let response = client
+        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+        .json(&json!({"model": "gemini-2.5-pro", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let notified = wait_until("a quota notification", Duration::from_secs(15), || {
+        let log = std::fs::read_to_string(&monitor_log).ok()?;
+        (log.contains("ada@example.com") && log.to_lowercase().contains("quota")).then_some(log)
+    })
+    .await;
+    assert!(notified.contains("Switchyard"), "{notified}");
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+
+    // 3. A second launch brings the window forward (the first one shows it).
+    let (ok, stdout, _) = binary.run(&[]).await;
+    assert!(ok);
+    assert!(stdout.contains("already running"), "{stdout}");
+    let window_pid = wait_until("the window to open", Duration::from_secs(30), || {
+        let output = Command::new("pgrep")
+            .args(["-f", "switchyard window"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+    })
+    .await;
+    let window = wait_until("the window to map", Duration::from_secs(30), || {
+        windows_of(window_pid).into_iter().next()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    screenshot(&window, &out.join("dashboard.png"));
+    // Without a window manager, a window left open would cover the next ones.
+    let _ = Command::new("kill").arg(window_pid.to_string()).status();
+    wait_until("the first window to close", Duration::from_secs(10), || {
+        windows_of(window_pid).is_empty().then_some(())
+    })
+    .await;
+
+    // 4. One screenshot per page, each from a window opened on that page.
+    for page in &PAGES[1..] {
+        let mut child = binary
+            .command()
+            .arg("window")
+            .env("SWITCHYARD_WINDOW_PAGE", page)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let id = child.id();
+        let window = wait_until("a page window", Duration::from_secs(30), || {
+            windows_of(id).into_iter().next()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        screenshot(&window, &out.join(format!("{page}.png")));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    // 5. The tray's Quit stops everything and frees the port.
+    probe(&["click", &item, "Quit"]).unwrap();
+    let mut app = app;
+    let status = wait_until("the app to quit", Duration::from_secs(20), || {
+        app.child.try_wait().ok().flatten()
+    })
+    .await;
+    assert!(
+        status.success(),
+        "{status:?}: {}",
+        std::fs::read_to_string(logs.join("app.log")).unwrap_or_default()
+    );
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free after Quit");
+    for page in PAGES {
+        assert!(
+            out.join(format!("{page}.png")).exists(),
+            "{page} screenshot"
+        );
+    }
+}
