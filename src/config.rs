@@ -340,9 +340,14 @@ impl Default for NotificationsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
+    /// Also keep request and response bodies (secrets redacted).
     pub store_bodies: bool,
     pub retention_days: u32,
     pub max_mb: u64,
+    /// Bodies are dropped from the log after this long.
+    pub body_retention_hours: u32,
+    /// Each stored body is cut at this size.
+    pub body_max_kb: u64,
 }
 
 impl Default for LogConfig {
@@ -351,6 +356,8 @@ impl Default for LogConfig {
             store_bodies: false,
             retention_days: 30,
             max_mb: 512,
+            body_retention_hours: 24,
+            body_max_kb: 64,
         }
     }
 }

@@ -18,7 +18,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::{Binary, MockGoogle, Scripted};
 
-const PAGES: [&str; 5] = ["dashboard", "accounts", "api_proxy", "monitor", "settings"];
+const PAGES: [&str; 6] = [
+    "dashboard",
+    "accounts",
+    "api_proxy",
+    "monitor",
+    "token_stats",
+    "settings",
+];
 
 fn probe(args: &[&str]) -> Result<String, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/desktop/sni_probe.py");
@@ -190,6 +197,33 @@ async fn the_desktop_app_end_to_end() {
             "MEASURE resident RSS, hidden, gateway idle, two accounts: {:.1} MiB",
             rss as f64 / 1024.0
         );
+    }
+
+    // Some traffic in each protocol, for the Monitor and Token Stats pages.
+    for (path, body) in [
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}),
+        ),
+        (
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            json!({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}),
+        ),
+        ("/v1/responses", json!({"model": "gpt-5", "input": "hello"})),
+    ] {
+        for _ in 0..3 {
+            let response = client
+                .post(format!("http://127.0.0.1:{port}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+        }
     }
 
     // 2. A notification when an account runs out of quota.

@@ -3,15 +3,20 @@
 //! The window's pages driven through egui_kittest: real snapshots in, clicks
 //! and typing by accessible label, the commands that come out checked.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use switchyard::config::Config;
 use switchyard::desktop::model::{
-    AccountView, Command, GatewayState, GatewayView, LoginView, PathsView, QuotaView, RequestView,
-    Snapshot, TodayView,
+    AccountView, Command, ExportFormat, GatewayState, GatewayView, LoginView, PathsView, QuotaView,
+    RequestView, Snapshot, TodayView, UsageBucket,
 };
-use switchyard::desktop::window::{Confirmation, Page, WindowUi, window_ui};
+use switchyard::desktop::window::{
+    Confirmation, Page, StatsGrouping, StatsRange, StatusClass, WindowUi, window_ui,
+};
 use switchyard::store::AccountStatus;
 
 const NOW: i64 = 1_800_000_000;
@@ -32,8 +37,10 @@ fn request(
     status: u16,
 ) -> RequestView {
     RequestView {
+        request_id: format!("req-{seconds_ago}"),
         at_ms: (NOW - seconds_ago) * 1000,
         protocol: protocol.to_owned(),
+        route: "chat.completions".to_owned(),
         model: model.to_owned(),
         upstream_model: upstream.to_owned(),
         account: "alice@example.com".to_owned(),
@@ -41,7 +48,104 @@ fn request(
         latency_ms: 1234,
         input_tokens: 1500,
         output_tokens: 42,
+        ..Default::default()
     }
+}
+
+const QUOTA_ERROR: &str = "quota exhausted for gemini-2.5-pro (resets at 14:00)";
+const SERVER_ERROR: &str = "upstream answered 500: backend unavailable";
+
+/// Three requests, newest first: an OK OpenAI one, an Anthropic one refused
+/// for quota on bob's account, and a failed Gemini stream from another machine.
+fn recent() -> Vec<RequestView> {
+    vec![
+        request(1, "openai", "gpt-4o", "gemini-2.5-pro", 200),
+        RequestView {
+            route: "messages".to_owned(),
+            account: "bob@example.com".to_owned(),
+            error: Some(QUOTA_ERROR.to_owned()),
+            ..request(5, "anthropic", "claude-sonnet-4-5", "gemini-2.5-pro", 429)
+        },
+        RequestView {
+            route: "streamGenerateContent".to_owned(),
+            stream: true,
+            ttfb_ms: Some(210),
+            cached_tokens: 300,
+            reasoning_tokens: 17,
+            error: Some(SERVER_ERROR.to_owned()),
+            client: Some("192.168.1.7".to_owned()),
+            ..request(9, "gemini", "gemini-2.5-flash", "gemini-2.5-flash", 500)
+        },
+    ]
+}
+
+const HOUR: i64 = 3600;
+
+#[allow(clippy::too_many_arguments)]
+fn usage_bucket(
+    hours_ago: i64,
+    model: &str,
+    account: &str,
+    requests: u64,
+    errors: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    latency_ms_sum: u64,
+) -> UsageBucket {
+    UsageBucket {
+        hour: (NOW - hours_ago * HOUR).div_euclid(HOUR) * HOUR,
+        model: model.to_owned(),
+        account: account.to_owned(),
+        protocol: "openai".to_owned(),
+        requests,
+        errors,
+        input_tokens,
+        output_tokens,
+        cached_tokens: input_tokens / 10,
+        reasoning_tokens: output_tokens / 4,
+        latency_ms_sum,
+    }
+}
+
+/// In the last 24 hours: gpt-4o (alice) 10 requests, 1,200 tokens, and
+/// claude-sonnet-4-5 (bob) 5 requests, 3,400 tokens. Three days ago 100 more
+/// gpt-4o requests; ten days ago 7 gemini-2.5-flash ones.
+fn usage() -> Vec<UsageBucket> {
+    vec![
+        usage_bucket(40 * 24, "gpt-4o", "alice@example.com", 9999, 0, 1, 1, 1),
+        usage_bucket(
+            10 * 24,
+            "gemini-2.5-flash",
+            "alice@example.com",
+            7,
+            7,
+            700,
+            70,
+            700,
+        ),
+        usage_bucket(
+            3 * 24,
+            "gpt-4o",
+            "alice@example.com",
+            100,
+            0,
+            50_000,
+            5_000,
+            100_000,
+        ),
+        usage_bucket(
+            5,
+            "claude-sonnet-4-5",
+            "bob@example.com",
+            5,
+            0,
+            3_000,
+            400,
+            20_000,
+        ),
+        usage_bucket(2, "gpt-4o", "alice@example.com", 6, 1, 600, 120, 6_000),
+        usage_bucket(0, "gpt-4o", "alice@example.com", 4, 0, 400, 80, 4_000),
+    ]
 }
 
 fn snapshot() -> Snapshot {
@@ -91,11 +195,8 @@ fn snapshot() -> Snapshot {
             },
         ],
         config,
-        recent: vec![
-            request(1, "openai", "gpt-4o", "gemini-2.5-pro", 200),
-            request(5, "anthropic", "claude-sonnet-4-5", "gemini-2.5-pro", 429),
-            request(9, "gemini", "gemini-2.5-flash", "gemini-2.5-flash", 500),
-        ],
+        recent: recent(),
+        usage: Arc::new(usage()),
         today: TodayView {
             requests: 42,
             errors: 2,
@@ -152,6 +253,7 @@ fn navigation_switches_pages() {
         ("Accounts", Page::Accounts, "Add account"),
         ("API Proxy", Page::ApiProxy, "Set up your clients"),
         ("Monitor", Page::Monitor, "Tokens in / out"),
+        ("Token Stats", Page::TokenStats, "Tokens per hour"),
         ("Settings", Page::Settings, "Open data folder"),
         ("Dashboard", Page::Dashboard, "1/2 accounts ready"),
     ];
@@ -574,10 +676,7 @@ fn monitor_status_class_narrows_the_rows() {
     harness.run();
     harness.get_by_label("5xx").click();
     harness.run();
-    assert_eq!(
-        harness.state().ui.monitor_status,
-        switchyard::desktop::window::StatusClass::ServerError
-    );
+    assert_eq!(harness.state().ui.monitor_status, StatusClass::ServerError);
     harness.get_by_label("gemini-2.5-flash");
     assert!(harness.query_by_label("gpt-4o → gemini-2.5-pro").is_none());
     assert!(
@@ -634,4 +733,353 @@ fn window_state_keeps_the_page_but_not_the_drafts() {
     assert!(!restored.drafts.api_key_visible);
     let defaults: WindowUi = serde_json::from_str("{}").unwrap();
     assert_eq!(defaults.page, Page::Dashboard);
+}
+
+/// Opens the combo box named `combo` and picks `option` in it (by role, as
+/// the same text may also be a cell of the table behind it).
+fn pick(harness: &mut Harness<'static, Window>, combo: &str, option: &str) {
+    harness.get_by_role_and_label(Role::ComboBox, combo).click();
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, option).click();
+    harness.run();
+}
+
+fn type_into(harness: &mut Harness<'static, Window>, field: &str, text: &str) {
+    harness
+        .get_by_role_and_label(Role::TextInput, field)
+        .click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, field)
+        .type_text(text);
+    harness.run();
+}
+
+const GPT_ROW: &str = "gpt-4o → gemini-2.5-pro";
+const CLAUDE_ROW: &str = "claude-sonnet-4-5 → gemini-2.5-pro";
+const GEMINI_ROW: &str = "gemini-2.5-flash";
+
+/// Which of the three rows are on the page.
+fn rows_shown(harness: &Harness<'static, Window>) -> Vec<&'static str> {
+    [GPT_ROW, CLAUDE_ROW, GEMINI_ROW]
+        .into_iter()
+        .filter(|row| harness.query_by_label(row).is_some())
+        .collect()
+}
+
+#[test]
+fn monitor_protocol_filter_narrows_the_rows() {
+    let mut harness = window(Page::Monitor);
+    assert_eq!(rows_shown(&harness), [GPT_ROW, CLAUDE_ROW, GEMINI_ROW]);
+    pick(&mut harness, "Protocol", "anthropic");
+    assert_eq!(
+        harness.state().ui.monitor_protocol.as_deref(),
+        Some("anthropic")
+    );
+    assert_eq!(rows_shown(&harness), [CLAUDE_ROW]);
+    harness.get_by_label("1 of 3 recent requests");
+
+    pick(&mut harness, "Protocol", "gemini");
+    assert_eq!(rows_shown(&harness), [GEMINI_ROW]);
+    pick(&mut harness, "Protocol", "All");
+    assert_eq!(rows_shown(&harness), [GPT_ROW, CLAUDE_ROW, GEMINI_ROW]);
+    assert!(harness.state().commands.is_empty());
+}
+
+#[test]
+fn monitor_model_and_account_filters_narrow_the_rows() {
+    let mut harness = window(Page::Monitor);
+    pick(&mut harness, "Model", "gpt-4o");
+    assert_eq!(rows_shown(&harness), [GPT_ROW]);
+    // An upstream model picks every request mapped to it.
+    pick(&mut harness, "Model", "gemini-2.5-pro");
+    assert_eq!(rows_shown(&harness), [GPT_ROW, CLAUDE_ROW]);
+    harness.get_by_label("2 of 3 recent requests");
+
+    pick(&mut harness, "Account", "bob@example.com");
+    assert_eq!(rows_shown(&harness), [CLAUDE_ROW]);
+    pick(&mut harness, "Model", "All");
+    assert_eq!(rows_shown(&harness), [CLAUDE_ROW]);
+    pick(&mut harness, "Account", "alice@example.com");
+    assert_eq!(rows_shown(&harness), [GPT_ROW, GEMINI_ROW]);
+    assert_eq!(
+        harness.state().ui.monitor_account.as_deref(),
+        Some("alice@example.com")
+    );
+}
+
+#[test]
+fn monitor_text_filter_matches_errors_and_request_ids() {
+    let mut harness = window(Page::Monitor);
+    type_into(&mut harness, "Filter", "BACKEND unavailable");
+    assert_eq!(rows_shown(&harness), [GEMINI_ROW]);
+    harness.get_by_label("1 of 3 recent requests");
+
+    harness.state_mut().ui.monitor_text = "req-5".to_owned();
+    harness.run();
+    assert_eq!(rows_shown(&harness), [CLAUDE_ROW]);
+
+    harness.state_mut().ui.monitor_text = "no such thing".to_owned();
+    harness.run();
+    assert!(rows_shown(&harness).is_empty());
+    harness.get_by_label("No request matches the filters.");
+}
+
+#[test]
+fn monitor_clicking_a_row_shows_its_details() {
+    let mut harness = window(Page::Monitor);
+    assert!(harness.query_by_label(QUOTA_ERROR).is_none());
+    assert!(harness.query_by_label("req-5").is_none());
+
+    // Anywhere on the row: here its model cell.
+    harness.get_by_label(CLAUDE_ROW).click();
+    harness.run();
+    assert_eq!(
+        harness.state().ui.drafts.monitor_selected,
+        Some(("req-5".to_owned(), (NOW - 5) * 1000))
+    );
+    harness.get_by_label("Request details");
+    harness.get_by_label(QUOTA_ERROR);
+    harness.get_by_label("req-5");
+    harness.get_by_label("Copy request ID");
+    harness.get_by_label("Reasoning tokens");
+    harness.get_by_label("this computer");
+    assert!(harness.query_by_label(SERVER_ERROR).is_none());
+
+    // Another row: its details replace the first's.
+    harness
+        .get_by_role_and_label(Role::Button, "Request req-9")
+        .click();
+    harness.run();
+    assert!(harness.query_by_label(QUOTA_ERROR).is_none());
+    harness.get_by_label(SERVER_ERROR);
+    harness.get_by_label("req-9");
+    harness.get_by_label("192.168.1.7");
+    harness.get_by_label("210 ms");
+    harness.get_by_label("300");
+    harness.get_by_label("17");
+    harness.get_by_label("yes");
+
+    harness.get_by_label("Close").click();
+    harness.run();
+    assert!(harness.query_by_label(SERVER_ERROR).is_none());
+    assert!(harness.state().ui.drafts.monitor_selected.is_none());
+    assert!(harness.state().commands.is_empty());
+}
+
+#[test]
+fn monitor_clear_emits_clear_recent() {
+    let mut harness = window(Page::Monitor);
+    harness.get_by_label("Clear").click();
+    harness.run();
+    assert_eq!(harness.state().commands, [Command::ClearRecent]);
+}
+
+#[test]
+fn monitor_clear_while_paused_empties_the_frozen_list() {
+    let mut harness = window(Page::Monitor);
+    harness.get_by_label("Pause").click();
+    harness.run();
+    harness.get_by_label("Clear").click();
+    harness.run();
+    assert_eq!(harness.state().commands, [Command::ClearRecent]);
+    harness.get_by_label("0 of 0 recent requests (paused)");
+    assert!(rows_shown(&harness).is_empty());
+}
+
+fn exported(command: &Command) -> (PathBuf, ExportFormat, Vec<String>) {
+    let Command::ExportRequests { path, format, rows } = command else {
+        panic!("not an export: {command:?}");
+    };
+    let ids = rows.iter().map(|r| r.request_id.clone()).collect();
+    (path.clone(), *format, ids)
+}
+
+#[test]
+fn monitor_export_writes_only_the_rows_shown() {
+    let mut harness = window(Page::Monitor);
+    // Nothing to write to yet.
+    harness.get_by_label("Export CSV").click();
+    harness.run();
+    assert!(harness.state().commands.is_empty());
+
+    pick(&mut harness, "Model", "gemini-2.5-pro");
+    type_into(&mut harness, "Export to", "/tmp/my requests.csv");
+    harness.get_by_label("Export CSV").click();
+    harness.run();
+    pick(&mut harness, "Status", "4xx");
+    harness.get_by_label("Export JSON Lines").click();
+    harness.run();
+
+    let commands = &harness.state().commands;
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(
+        exported(&commands[0]),
+        (
+            PathBuf::from("/tmp/my requests.csv"),
+            ExportFormat::Csv,
+            vec!["req-1".to_owned(), "req-5".to_owned()]
+        )
+    );
+    assert_eq!(
+        exported(&commands[1]),
+        (
+            PathBuf::from("/tmp/my requests.csv"),
+            ExportFormat::JsonLines,
+            vec!["req-5".to_owned()]
+        )
+    );
+    // The rows go out whole, not just their ids.
+    let Command::ExportRequests { rows, .. } = &commands[1] else {
+        unreachable!()
+    };
+    assert_eq!(rows[0], recent()[1]);
+}
+
+/// The value of the node that `name` labels (a number is named by its title,
+/// a group's token count by the group).
+fn labelled_value(harness: &Harness<'static, Window>, name: &str) -> Option<String> {
+    harness
+        .query_by(|node| {
+            node.labelled_by()
+                .any(|label| label.value().as_deref() == Some(name))
+        })
+        .and_then(|node| node.value())
+}
+
+/// The number shown under a Token Stats title.
+fn stat(harness: &Harness<'static, Window>, title: &str) -> String {
+    labelled_value(harness, title).unwrap_or_else(|| panic!("no number named {title:?}"))
+}
+
+/// A group's token count in the Token Stats table.
+fn group_tokens(harness: &Harness<'static, Window>, group: &str) -> Option<String> {
+    labelled_value(harness, group)
+}
+
+#[test]
+fn token_stats_totals_follow_the_range() {
+    let mut harness = window(Page::TokenStats);
+    assert_eq!(harness.state().ui.stats_range, StatsRange::Day);
+    assert_eq!(stat(&harness, "Requests"), "15");
+    assert_eq!(stat(&harness, "Total tokens"), "4,600");
+    assert_eq!(stat(&harness, "Input tokens"), "4,000");
+    assert_eq!(stat(&harness, "Output tokens"), "600");
+    assert_eq!(stat(&harness, "Cached tokens"), "400");
+    assert_eq!(stat(&harness, "Reasoning tokens"), "150");
+    assert_eq!(stat(&harness, "Error rate"), "6.7%");
+    assert_eq!(stat(&harness, "Mean latency"), "2,000 ms");
+    harness.get_by_label("Tokens per hour");
+
+    harness.get_by_label("7 days").click();
+    harness.run();
+    assert_eq!(harness.state().ui.stats_range, StatsRange::Week);
+    assert_eq!(stat(&harness, "Requests"), "115");
+    assert_eq!(stat(&harness, "Total tokens"), "59,600");
+    assert_eq!(stat(&harness, "Error rate"), "0.9%");
+    assert_eq!(stat(&harness, "Mean latency"), "1,130 ms");
+    harness.get_by_label("Tokens per day");
+
+    harness.get_by_label("30 days").click();
+    harness.run();
+    assert_eq!(stat(&harness, "Requests"), "122");
+    assert_eq!(stat(&harness, "Total tokens"), "60,370");
+    assert!(harness.state().commands.is_empty());
+}
+
+#[test]
+fn token_stats_table_sums_each_model_and_account() {
+    let mut harness = window(Page::TokenStats);
+    assert_eq!(
+        group_tokens(&harness, "claude-sonnet-4-5").as_deref(),
+        Some("3,400")
+    );
+    assert_eq!(group_tokens(&harness, "gpt-4o").as_deref(), Some("1,200"));
+    assert_eq!(group_tokens(&harness, "gemini-2.5-flash"), None);
+
+    harness.get_by_label("7 days").click();
+    harness.run();
+    assert_eq!(group_tokens(&harness, "gpt-4o").as_deref(), Some("56,200"));
+    assert_eq!(group_tokens(&harness, "gemini-2.5-flash"), None);
+
+    harness.get_by_label("By account").click();
+    harness.run();
+    assert_eq!(harness.state().ui.stats_grouping, StatsGrouping::Account);
+    assert_eq!(group_tokens(&harness, "gpt-4o"), None);
+    assert_eq!(
+        group_tokens(&harness, "alice@example.com").as_deref(),
+        Some("56,200")
+    );
+    assert_eq!(
+        group_tokens(&harness, "bob@example.com").as_deref(),
+        Some("3,400")
+    );
+}
+
+#[test]
+fn token_stats_says_when_the_range_is_empty() {
+    let mut quiet = snapshot();
+    // Only the request of ten days ago (and one older than every range).
+    quiet.usage = Arc::new(
+        usage()
+            .into_iter()
+            .filter(|bucket| bucket.hour < NOW - 7 * 24 * HOUR)
+            .collect(),
+    );
+    let mut harness = window_with(quiet, Page::TokenStats);
+    harness.get_by_label("No requests in the last 24 hours yet.");
+    assert!(harness.query_by_label("Tokens per hour").is_none());
+    harness.get_by_label("7 days").click();
+    harness.run();
+    harness.get_by_label("No requests in the last 7 days yet.");
+    harness.get_by_label("30 days").click();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("No requests in the last")
+            .is_none()
+    );
+    assert_eq!(stat(&harness, "Requests"), "7");
+    assert_eq!(stat(&harness, "Error rate"), "100%");
+
+    let mut empty = snapshot();
+    empty.usage = Arc::default();
+    let harness = window_with(empty, Page::TokenStats);
+    harness.get_by_label("No requests in the last 24 hours yet.");
+}
+
+#[test]
+fn window_state_keeps_filters_and_range_but_not_selection_or_export_path() {
+    let mut state = WindowUi {
+        page: Page::TokenStats,
+        monitor_status: StatusClass::ClientError,
+        monitor_protocol: Some("anthropic".to_owned()),
+        monitor_model: Some("gpt-4o".to_owned()),
+        monitor_account: Some("bob@example.com".to_owned()),
+        monitor_text: "quota".to_owned(),
+        stats_range: StatsRange::Month,
+        stats_grouping: StatsGrouping::Account,
+        ..WindowUi::default()
+    };
+    state.drafts.monitor_export_path = "/tmp/secret-place.csv".to_owned();
+    state.drafts.monitor_selected = Some(("req-5".to_owned(), 1));
+    let saved = serde_json::to_string(&state).unwrap();
+    assert!(!saved.contains("secret-place"), "{saved}");
+    let restored: WindowUi = serde_json::from_str(&saved).unwrap();
+    assert_eq!(restored.page, Page::TokenStats);
+    assert_eq!(restored.monitor_status, StatusClass::ClientError);
+    assert_eq!(restored.monitor_protocol.as_deref(), Some("anthropic"));
+    assert_eq!(restored.monitor_model.as_deref(), Some("gpt-4o"));
+    assert_eq!(restored.monitor_account.as_deref(), Some("bob@example.com"));
+    assert_eq!(restored.monitor_text, "quota");
+    assert_eq!(restored.stats_range, StatsRange::Month);
+    assert_eq!(restored.stats_grouping, StatsGrouping::Account);
+    assert!(restored.drafts.monitor_selected.is_none());
+
+    // A state file from before these fields still loads.
+    let old: WindowUi =
+        serde_json::from_str(r#"{"page":"Monitor","monitor_status":"ServerError"}"#).unwrap();
+    assert_eq!(old.monitor_status, StatusClass::ServerError);
+    assert_eq!(old.stats_range, StatsRange::Day);
+    assert!(old.monitor_model.is_none());
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod config_cmd;
 mod serve;
+mod stats;
 
 pub use serve::shutdown_signal;
 
@@ -35,6 +36,11 @@ pub enum Command {
     /// Show and change settings (config.toml).
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Totals from the request log: requests, errors, tokens, latency.
+    Stats(stats::StatsArgs),
+    /// The request log.
+    #[command(subcommand)]
+    Log(stats::LogCommand),
     /// The window (started by the running app; not for direct use).
     #[command(hide = true)]
     Window,
@@ -54,6 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             serve::run(&paths, serve::ServeArgs::default())
         }
+        Some(Command::Stats(args)) => stats::stats(&paths, args),
+        Some(Command::Log(command)) => stats::log(&paths, command),
         Some(Command::Window) => {
             init_logging("switchyard=warn");
             crate::desktop::run_window(&paths)

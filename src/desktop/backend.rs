@@ -35,7 +35,16 @@ pub struct Backend {
     notice: Mutex<Option<(bool, String)>>,
     snapshots: watch::Sender<Snapshot>,
     focus_seen: Mutex<Option<u64>>,
+    /// Hourly usage for the Token Stats page, re-read from the store now and
+    /// then (with when it was read).
+    usage: Mutex<(
+        Arc<Vec<super::model::UsageBucket>>,
+        Option<std::time::Instant>,
+    )>,
 }
+
+/// How often the Token Stats data is re-read.
+const USAGE_REFRESH: Duration = Duration::from_secs(60);
 
 impl Backend {
     pub fn new(
@@ -54,6 +63,7 @@ impl Backend {
             notice: Mutex::new(None),
             snapshots,
             focus_seen: Mutex::new(None),
+            usage: Mutex::new((Arc::new(Vec::new()), None)),
         })
     }
 
@@ -190,6 +200,7 @@ impl Backend {
             },
         );
         let port = config.gateway.port;
+        let usage = self.usage().await;
         let snapshot = Snapshot {
             gateway: GatewayView {
                 state: gateway_state,
@@ -203,15 +214,23 @@ impl Backend {
             recent: recent
                 .into_iter()
                 .map(|r| RequestView {
+                    request_id: r.request_id,
                     at_ms: r.at_ms,
                     protocol: r.protocol,
+                    route: r.route,
                     model: r.model,
                     upstream_model: r.upstream_model,
                     account: r.account,
                     status: r.status,
                     latency_ms: r.latency_ms,
+                    ttfb_ms: r.ttfb_ms,
+                    stream: r.stream,
                     input_tokens: r.input_tokens,
                     output_tokens: r.output_tokens,
+                    cached_tokens: r.cached_tokens,
+                    reasoning_tokens: r.reasoning_tokens,
+                    error: r.error_message,
+                    client: r.client,
                 })
                 .collect(),
             today,
@@ -223,11 +242,59 @@ impl Backend {
             launch_at_login: super::autostart::Autostart::for_current_exe()
                 .and_then(|a| a.is_enabled())
                 .unwrap_or(config.desktop.launch_at_login),
+            usage,
             config,
             notice: self.notice.lock().clone(),
             now,
         };
         (snapshot, focus)
+    }
+
+    fn fresh_usage(&self) -> Option<Arc<Vec<super::model::UsageBucket>>> {
+        let cached = self.usage.lock();
+        cached
+            .1
+            .is_some_and(|read| read.elapsed() < USAGE_REFRESH)
+            .then(|| cached.0.clone())
+    }
+
+    fn cached_usage(&self) -> Arc<Vec<super::model::UsageBucket>> {
+        self.usage.lock().0.clone()
+    }
+
+    /// The last 30 days of hourly roll-ups, read at most once a minute.
+    async fn usage(&self) -> Arc<Vec<super::model::UsageBucket>> {
+        if let Some(fresh) = self.fresh_usage() {
+            return fresh;
+        }
+        let since = (now_unix() - 30 * 86_400).div_euclid(3600) * 3600;
+        let store = self.store.clone();
+        let rows = match store.run(move |s| s.usage_since(since)).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                self.say(true, error.to_string());
+                return self.cached_usage();
+            }
+        };
+        let buckets: Arc<Vec<super::model::UsageBucket>> = Arc::new(
+            rows.into_iter()
+                .map(|r| super::model::UsageBucket {
+                    hour: r.hour,
+                    model: r.model,
+                    account: r.account,
+                    protocol: r.protocol,
+                    requests: r.requests,
+                    errors: r.errors,
+                    input_tokens: r.input_tokens,
+                    output_tokens: r.output_tokens,
+                    cached_tokens: r.cached_tokens,
+                    reasoning_tokens: r.reasoning_tokens,
+                    latency_ms_sum: r.latency_ms_sum,
+                })
+                .collect(),
+        );
+        *self.usage.lock() = (buckets.clone(), Some(std::time::Instant::now()));
+        buckets
     }
 
     async fn control(&self, request: ControlRequest) {
@@ -373,6 +440,18 @@ impl Backend {
                     self.say(true, format!("cannot open {}: {error}", folder.display()));
                 }
             }
+            Command::ClearRecent => self.control(ControlRequest::ClearRecent).await,
+            Command::ExportRequests { path, format, rows } => {
+                match export_requests(&path, format, &rows) {
+                    Ok(()) => self.say(
+                        false,
+                        format!("{} requests written to {}", rows.len(), path.display()),
+                    ),
+                    Err(error) => {
+                        self.say(true, format!("cannot write {}: {error}", path.display()))
+                    }
+                }
+            }
             Command::OpenUrl(url) => {
                 if let Err(error) = open::that_detached(&url) {
                     self.say(true, format!("cannot open a browser: {error}"));
@@ -491,4 +570,83 @@ impl Backend {
             self.say(true, failures.join("; "));
         }
     }
+}
+
+/// Writes requests as CSV (with a header) or JSON Lines.
+pub fn export_requests(
+    path: &std::path::Path,
+    format: super::model::ExportFormat,
+    rows: &[RequestView],
+) -> Result<(), String> {
+    let mut out: Vec<u8> = Vec::new();
+    let time = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
+    match format {
+        super::model::ExportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(&mut out);
+            writer
+                .write_record([
+                    "time",
+                    "request_id",
+                    "protocol",
+                    "route",
+                    "model",
+                    "upstream_model",
+                    "account",
+                    "status",
+                    "latency_ms",
+                    "ttfb_ms",
+                    "stream",
+                    "input_tokens",
+                    "output_tokens",
+                    "cached_tokens",
+                    "reasoning_tokens",
+                    "error",
+                    "client",
+                ])
+                .map_err(|e| e.to_string())?;
+            for r in rows {
+                writer
+                    .write_record([
+                        time(r.at_ms),
+                        r.request_id.clone(),
+                        r.protocol.clone(),
+                        r.route.clone(),
+                        r.model.clone(),
+                        r.upstream_model.clone(),
+                        r.account.clone(),
+                        r.status.to_string(),
+                        r.latency_ms.to_string(),
+                        r.ttfb_ms.map(|t| t.to_string()).unwrap_or_default(),
+                        r.stream.to_string(),
+                        r.input_tokens.to_string(),
+                        r.output_tokens.to_string(),
+                        r.cached_tokens.to_string(),
+                        r.reasoning_tokens.to_string(),
+                        r.error.clone().unwrap_or_default(),
+                        r.client.clone().unwrap_or_default(),
+                    ])
+                    .map_err(|e| e.to_string())?;
+            }
+            writer.flush().map_err(|e| e.to_string())?;
+        }
+        super::model::ExportFormat::JsonLines => {
+            for r in rows {
+                let line = serde_json::json!({
+                    "time": time(r.at_ms), "request_id": r.request_id, "protocol": r.protocol,
+                    "route": r.route, "model": r.model, "upstream_model": r.upstream_model,
+                    "account": r.account, "status": r.status, "latency_ms": r.latency_ms,
+                    "ttfb_ms": r.ttfb_ms, "stream": r.stream, "input_tokens": r.input_tokens,
+                    "output_tokens": r.output_tokens, "cached_tokens": r.cached_tokens,
+                    "reasoning_tokens": r.reasoning_tokens, "error": r.error, "client": r.client,
+                });
+                out.extend_from_slice(line.to_string().as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+    crate::config::write_atomically(path, &out).map_err(|e| e.to_string())
 }

@@ -18,6 +18,8 @@ use crate::gateway::recent::RequestRecord;
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum ControlRequest {
     Status,
+    /// Forgets the live list of recent requests.
+    ClearRecent,
     StartGateway,
     StopGateway,
     ShowWindow,

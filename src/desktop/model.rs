@@ -4,6 +4,7 @@
 //! gateway, the pool or the store themselves.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::store::AccountStatus;
@@ -16,6 +17,9 @@ pub struct Snapshot {
     pub config: Config,
     /// Newest first, at most a few hundred.
     pub recent: Vec<RequestView>,
+    /// Hourly usage of the last 30 days, oldest first (refreshed about once a
+    /// minute; shared, not copied, between snapshots).
+    pub usage: Arc<Vec<UsageBucket>>,
     pub today: TodayView,
     pub paths: PathsView,
     /// A browser sign-in in progress.
@@ -69,18 +73,48 @@ pub struct QuotaView {
     pub resets_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestView {
+    pub request_id: String,
     /// Unix milliseconds.
     pub at_ms: i64,
     pub protocol: String,
+    /// `chat.completions`, `messages`, …
+    pub route: String,
     pub model: String,
     pub upstream_model: String,
     pub account: String,
     pub status: u16,
     pub latency_ms: u64,
+    /// Time to the first byte of a stream.
+    pub ttfb_ms: Option<u64>,
+    pub stream: bool,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// What went wrong, for failed requests.
+    pub error: Option<String>,
+    /// The client's address when it was not this machine.
+    pub client: Option<String>,
+}
+
+/// One hour of one (model, account, protocol)'s traffic.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UsageBucket {
+    /// Unix seconds at the start of the hour.
+    pub hour: i64,
+    pub model: String,
+    pub account: String,
+    pub protocol: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// Sum over the hour's requests; divide by `requests` for the mean.
+    pub latency_ms_sum: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -129,4 +163,18 @@ pub enum Command {
     SetLaunchAtLogin(bool),
     OpenDataFolder,
     OpenUrl(String),
+    /// Forgets the live list (the stored log and the roll-ups stay).
+    ClearRecent,
+    /// Writes the rows shown (newest first) to a file.
+    ExportRequests {
+        path: PathBuf,
+        format: ExportFormat,
+        rows: Vec<RequestView>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    JsonLines,
 }

@@ -351,6 +351,10 @@ impl ControlHandler for Resident {
                 self.stop_gateway().await;
                 ControlResponse::Done { ok: true }
             }
+            ControlRequest::ClearRecent => {
+                self.state.recent.clear();
+                ControlResponse::Done { ok: true }
+            }
             ControlRequest::ShowWindow => {
                 self.show_window();
                 ControlResponse::Done { ok: true }

@@ -11,9 +11,12 @@ mod anthropic;
 mod error;
 mod extract;
 mod gemini;
+mod log_sink;
+pub mod metrics;
 mod models;
 mod openai;
 pub mod recent;
+pub mod record;
 mod relay;
 mod respond;
 mod sse;
@@ -57,6 +60,12 @@ pub struct AppState {
     pub quota_refresh: tokio::sync::mpsc::UnboundedSender<i64>,
     /// The latest requests, for the window's live list.
     pub recent: Arc<recent::RecentRequests>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Finished requests, on their way to the database.
+    pub log: log_sink::LogSink,
+    /// The other end, taken by the log writer when the gateway starts.
+    pub log_entries:
+        Arc<parking_lot::Mutex<Option<tokio::sync::mpsc::Receiver<crate::store::LogEntry>>>>,
     /// The other end, taken by the quota job when the gateway starts.
     pub quota_refresh_requests:
         Arc<parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>>,
@@ -99,6 +108,7 @@ impl AppState {
             .await?;
         pool.load(&records, &quotas, &limits);
         let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
+        let (log, log_entries) = log_sink::LogSink::new();
         Ok(Self {
             config: Arc::new(ArcSwap::from_pointee(config)),
             pool,
@@ -107,6 +117,9 @@ impl AppState {
             shutdown: CancellationToken::new(),
             quota_refresh,
             recent: Arc::new(recent::RecentRequests::default()),
+            metrics: Arc::new(metrics::Metrics::default()),
+            log,
+            log_entries: Arc::new(parking_lot::Mutex::new(Some(log_entries))),
             quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
         })
     }
@@ -118,10 +131,13 @@ impl AppState {
     /// channel, since the previous run consumed both.
     pub fn fresh_run(&self) -> Self {
         let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
+        let (log, log_entries) = log_sink::LogSink::new();
         Self {
             shutdown: CancellationToken::new(),
             quota_refresh,
             quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
+            log,
+            log_entries: Arc::new(parking_lot::Mutex::new(Some(log_entries))),
             ..self.clone()
         }
     }
@@ -131,6 +147,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics_text))
         // Claude Code probes these before its first request.
         .route("/", get(health))
         .route("/api/hello", get(health))
@@ -154,6 +171,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access::guard,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record::track,
+        ))
         // `ClientJson` applies gateway.max_body_mb itself, per request.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -161,6 +182,18 @@ pub fn router(state: AppState) -> Router {
 
 async fn health() -> Response {
     axum::Json(json!({ "status": "ok", "version": crate::VERSION })).into_response()
+}
+
+/// `GET /metrics`: Prometheus text format (behind the gateway's auth).
+async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state.pool),
+    )
+        .into_response()
 }
 
 async fn not_found(request: Request) -> Response {

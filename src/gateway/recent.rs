@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const RECENT_CAPACITY: usize = 500;
 
 /// One finished (or failed) request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RequestRecord {
+    pub request_id: String,
     /// Unix milliseconds when it arrived.
     pub at_ms: i64,
     /// `openai`, `anthropic` or `gemini`.
@@ -24,11 +26,20 @@ pub struct RequestRecord {
     /// The account's email; empty when no account was reached.
     pub account: String,
     pub status: u16,
-    /// Until the response (for streams: until the stream started).
+    /// Until the whole answer was sent.
     pub latency_ms: u64,
+    /// Until the first byte of a stream.
+    pub ttfb_ms: Option<u64>,
     pub stream: bool,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// A short machine name for what went wrong (`rate_limit_error`, `connection_lost`).
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+    /// The client's address, when it was not loopback.
+    pub client: Option<String>,
 }
 
 #[derive(Default)]
@@ -60,6 +71,11 @@ impl RecentRequests {
             .collect()
     }
 
+    /// Forgets the list (not the count).
+    pub fn clear(&self) {
+        self.entries.lock().clear();
+    }
+
     /// Requests since the gateway started.
     pub fn total(&self) -> u64 {
         self.total.load(std::sync::atomic::Ordering::Relaxed)
@@ -73,16 +89,8 @@ mod tests {
     fn record(at_ms: i64) -> RequestRecord {
         RequestRecord {
             at_ms,
-            protocol: "openai".into(),
-            route: "chat.completions".into(),
-            model: "m".into(),
-            upstream_model: "m".into(),
-            account: String::new(),
             status: 200,
-            latency_ms: 1,
-            stream: false,
-            input_tokens: 0,
-            output_tokens: 0,
+            ..RequestRecord::default()
         }
     }
 

@@ -7,6 +7,7 @@ use axum::response::Response;
 
 use super::error::{Failed, Protocol};
 use super::recent::RequestRecord;
+use super::record::{self, RequestContext};
 use super::{AppState, MODEL_HEADER, models, relay, sse};
 use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse, UsageMetadata};
 use crate::protocol::{SseFrame, StreamEncoder};
@@ -35,32 +36,36 @@ where
     E: StreamEncoder + 'static,
     W: FnOnce(GenerateContentResponse) -> Response,
 {
-    let started = std::time::Instant::now();
-    let at_ms = chrono::Utc::now().timestamp_millis();
+    let context = RequestContext::current();
     let config = state.config.load_full();
     let upstream_model = models::upstream_model(&config.models, client_model);
     models::fit_limits(&mut request, &upstream_model);
     let session = session_key(session, &request);
     let request = &request;
     let streaming = matches!(reply, Reply::Stream(_));
-    let record = |status: u16, account: &str, usage: Option<&UsageMetadata>| RequestRecord {
-        at_ms,
+    let base = RequestRecord {
         protocol: protocol.name().to_owned(),
         route: route.to_owned(),
         model: client_model.to_owned(),
         upstream_model: upstream_model.clone(),
-        account: account.to_owned(),
-        status,
-        latency_ms: started.elapsed().as_millis() as u64,
         stream: streaming,
-        input_tokens: usage.and_then(|u| u.prompt_token_count).unwrap_or(0),
-        output_tokens: usage
-            .map(|u| u.candidates_token_count.unwrap_or(0) + u.thoughts_token_count.unwrap_or(0))
-            .unwrap_or(0),
+        ..context.record()
     };
-    let fail = |e: super::GatewayError| {
-        state.recent.push(record(e.status.as_u16(), "", None));
-        e.in_protocol(protocol)
+    let fail = |error: super::GatewayError| {
+        let record = RequestRecord {
+            status: error.status.as_u16(),
+            latency_ms: context.started.elapsed().as_millis() as u64,
+            error_kind: Some(
+                error
+                    .code
+                    .unwrap_or_else(|| record::error_kind_for(error.status.as_u16()))
+                    .to_owned(),
+            ),
+            error_message: Some(error.message.clone()),
+            ..base.clone()
+        };
+        record::finish(state, &context, record, None);
+        error.in_protocol(protocol)
     };
     let mut response = match reply {
         Reply::Stream(encoder) => {
@@ -68,14 +73,33 @@ where
                 .await
                 .map_err(fail)?;
             served.log(route);
-            state.recent.push(record(200, &served.account.email, None));
             // Anthropic clients expect Anthropic's own ping event; the others
             // get SSE comments, which every parser skips.
             let ping = (protocol == Protocol::Anthropic).then(|| SseFrame {
                 event: Some("ping"),
                 data: r#"{"type":"ping"}"#.to_owned(),
             });
-            sse::response(chunks, encoder, ping, state.shutdown.clone())
+            let record = RequestRecord {
+                status: 200,
+                account: served.account.email.clone(),
+                ..base.clone()
+            };
+            let (done_state, done_context) = (state.clone(), context.clone());
+            let on_done: sse::OnDone = Box::new(move |outcome: sse::StreamOutcome| {
+                let mut record = record;
+                record.latency_ms = done_context.started.elapsed().as_millis() as u64;
+                record.ttfb_ms = outcome
+                    .first_byte
+                    .map(|t| t.duration_since(done_context.started).as_millis() as u64);
+                add_usage(&mut record, outcome.usage.as_ref());
+                if let Some(failure) = outcome.failure {
+                    record.error_kind = Some(failure.kind.to_owned());
+                    record.error_message = Some(failure.message);
+                }
+                record::finish(&done_state, &done_context, record, None);
+            });
+            context.claim();
+            sse::response(chunks, encoder, ping, state.shutdown.clone(), on_done)
         }
         Reply::Whole(whole) => {
             let (answer, served) =
@@ -83,11 +107,18 @@ where
                     .await
                     .map_err(fail)?;
             served.log(route);
-            state.recent.push(record(
-                200,
-                &served.account.email,
-                answer.usage_metadata.as_ref(),
-            ));
+            let mut record = RequestRecord {
+                status: 200,
+                account: served.account.email.clone(),
+                latency_ms: context.started.elapsed().as_millis() as u64,
+                ..base
+            };
+            add_usage(&mut record, answer.usage_metadata.as_ref());
+            let body = config
+                .log
+                .store_bodies
+                .then(|| crate::protocol::to_json(&answer));
+            record::finish(state, &context, record, body);
             whole(answer)
         }
     };
@@ -149,4 +180,13 @@ pub fn session_header(headers: &axum::http::HeaderMap) -> Option<String> {
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     })
+}
+
+/// Copies the upstream's token counts into a record.
+fn add_usage(record: &mut RequestRecord, usage: Option<&UsageMetadata>) {
+    let Some(usage) = usage else { return };
+    record.input_tokens = usage.prompt_token_count.unwrap_or(0);
+    record.reasoning_tokens = usage.thoughts_token_count.unwrap_or(0);
+    record.output_tokens = usage.candidates_token_count.unwrap_or(0) + record.reasoning_tokens;
+    record.cached_tokens = usage.cached_content_token_count.unwrap_or(0);
 }

@@ -7,6 +7,9 @@
 //! - quota: every account's quota is read every `pool.quota_poll_minutes`, and
 //!   at once when a request hit a quota error; low quotas are announced once
 //!   per reset window.
+//! - request log: finished requests are written in batches (one transaction
+//!   each, roll-ups included), never on the request path.
+//! - retention: the log is kept within `log.retention_days` and `log.max_mb`.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -24,9 +27,20 @@ const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 /// How often ended limits are looked for.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Entries written per transaction, at most.
+const LOG_BATCH: usize = 512;
+/// How long a finished request may wait for its batch.
+const LOG_FLUSH: Duration = Duration::from_millis(250);
+/// How often the log's limits are enforced.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
 pub fn spawn(state: &AppState, tasks: &TaskTracker) {
     tasks.spawn(reload_accounts(state.clone()));
     tasks.spawn(recover(state.clone()));
+    if let Some(entries) = state.log_entries.lock().take() {
+        tasks.spawn(write_log(state.clone(), entries));
+    }
+    tasks.spawn(enforce_retention(state.clone()));
     if let Some(requests) = state.quota_refresh_requests.lock().take() {
         tasks.spawn(poll_quotas(state.clone(), requests));
     }
@@ -175,4 +189,63 @@ pub async fn refresh_quota(
         .await
         .map_err(|e| UpstreamError::Decode(format!("cannot save the quota: {e}")))?;
     Ok(())
+}
+
+async fn write_log(
+    state: AppState,
+    mut entries: tokio::sync::mpsc::Receiver<crate::store::LogEntry>,
+) {
+    let mut batch = Vec::with_capacity(LOG_BATCH);
+    loop {
+        let first = tokio::select! {
+            entry = entries.recv() => entry,
+            // On shutdown, keep draining what already arrived.
+            () = state.shutdown.cancelled() => entries.try_recv().ok(),
+        };
+        let Some(first) = first else { break };
+        batch.push(first);
+        let deadline = tokio::time::Instant::now() + LOG_FLUSH;
+        while batch.len() < LOG_BATCH {
+            match tokio::time::timeout_at(deadline, entries.recv()).await {
+                Ok(Some(entry)) => batch.push(entry),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let written = std::mem::take(&mut batch);
+        let count = written.len();
+        if let Err(error) = state.store.run(move |s| s.write_log(&written)).await {
+            tracing::error!(%error, count, "cannot write to the request log");
+        }
+    }
+}
+
+async fn enforce_retention(state: AppState) {
+    let mut ticker = tokio::time::interval(RETENTION_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(error) = trim_log(&state).await {
+            tracing::warn!(%error, "cannot trim the request log");
+        }
+    }
+}
+
+/// Applies `log.retention_days`, `log.body_retention_hours` and `log.max_mb` now.
+pub async fn trim_log(state: &AppState) -> Result<u64, crate::store::StoreError> {
+    let log = state.config.load().log.clone();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let oldest_ms = now_ms - i64::from(log.retention_days) * 86_400_000;
+    let bodies_before_ms = now_ms - i64::from(log.body_retention_hours) * 3_600_000;
+    let max_bytes = log.max_mb.saturating_mul(1024 * 1024);
+    let removed = state
+        .store
+        .run(move |s| s.trim_log(oldest_ms, bodies_before_ms, max_bytes))
+        .await?;
+    if removed > 0 {
+        tracing::info!(removed, "request log trimmed");
+    }
+    Ok(removed)
 }

@@ -52,6 +52,48 @@ const STEPS: &[&str] = &[
     );
     ALTER TABLE accounts ADD COLUMN status_link TEXT;
     "#,
+    // 2 → 3: the request log (one row per request, trimmed by age and size)
+    // and hourly roll-ups (kept when raw rows are trimmed).
+    r#"
+    CREATE TABLE request_log (
+        id               INTEGER PRIMARY KEY,
+        at_ms            INTEGER NOT NULL,
+        request_id       TEXT NOT NULL,
+        protocol         TEXT NOT NULL,
+        route            TEXT NOT NULL,
+        model            TEXT NOT NULL,
+        upstream_model   TEXT NOT NULL,
+        account          TEXT NOT NULL,
+        status           INTEGER NOT NULL,
+        latency_ms       INTEGER NOT NULL,
+        ttfb_ms          INTEGER,
+        stream           INTEGER NOT NULL,
+        input_tokens     INTEGER NOT NULL,
+        output_tokens    INTEGER NOT NULL,
+        cached_tokens    INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        error_kind       TEXT,
+        error_message    TEXT,
+        client           TEXT,
+        request_body     TEXT,
+        response_body    TEXT
+    );
+    CREATE INDEX request_log_at ON request_log (at_ms);
+    CREATE TABLE usage_hourly (
+        hour             INTEGER NOT NULL,
+        account          TEXT NOT NULL,
+        model            TEXT NOT NULL,
+        protocol         TEXT NOT NULL,
+        requests         INTEGER NOT NULL,
+        errors           INTEGER NOT NULL,
+        input_tokens     INTEGER NOT NULL,
+        output_tokens    INTEGER NOT NULL,
+        cached_tokens    INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        latency_ms_sum   INTEGER NOT NULL,
+        PRIMARY KEY (hour, account, model, protocol)
+    );
+    "#,
 ];
 
 pub fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

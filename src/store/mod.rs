@@ -8,6 +8,7 @@
 
 mod accounts;
 mod limits;
+mod log;
 mod migrations;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 
 pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upserted};
 pub use limits::{LimitKind, LimitRecord};
+pub use log::{LogEntry, LoggedRequest, UsageRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -83,11 +85,19 @@ impl Store {
 
     fn init(conn: Connection, path: &Path) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Freed pages go back to the file system (the request log is trimmed
+        // to a size cap). This only takes effect on a new database or after a
+        // VACUUM, so an older file is converted once below.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut conn = conn;
         migrations::apply(&mut conn, path)?;
+        let auto_vacuum: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        if auto_vacuum != 2 {
+            conn.execute_batch("VACUUM;")?;
+        }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

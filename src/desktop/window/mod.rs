@@ -10,6 +10,7 @@ pub mod api_proxy;
 pub mod dashboard;
 pub mod monitor;
 pub mod settings;
+pub mod token_stats;
 mod widgets;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use crate::config::Theme;
 use crate::desktop::model::{Command, RequestView, Snapshot};
 
 pub use monitor::StatusClass;
+pub use token_stats::{StatsGrouping, StatsRange};
 
 /// The window's pages, in navigation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -31,15 +33,17 @@ pub enum Page {
     Accounts,
     ApiProxy,
     Monitor,
+    TokenStats,
     Settings,
 }
 
 impl Page {
-    pub const ALL: [Page; 5] = [
+    pub const ALL: [Page; 6] = [
         Page::Dashboard,
         Page::Accounts,
         Page::ApiProxy,
         Page::Monitor,
+        Page::TokenStats,
         Page::Settings,
     ];
 
@@ -50,6 +54,7 @@ impl Page {
             Page::Accounts => "Accounts",
             Page::ApiProxy => "API Proxy",
             Page::Monitor => "Monitor",
+            Page::TokenStats => "Token Stats",
             Page::Settings => "Settings",
         }
     }
@@ -62,8 +67,17 @@ impl Page {
 #[serde(default)]
 pub struct WindowUi {
     pub page: Page,
-    /// The Monitor's status filter.
+    /// The Monitor's filters (`None`: all).
     pub monitor_status: StatusClass,
+    pub monitor_protocol: Option<String>,
+    /// A client or upstream model name.
+    pub monitor_model: Option<String>,
+    pub monitor_account: Option<String>,
+    /// The free-text filter.
+    pub monitor_text: String,
+    /// Token Stats: how far back, and split by what.
+    pub stats_range: StatsRange,
+    pub stats_grouping: StatsGrouping,
     #[serde(skip)]
     pub drafts: Drafts,
 }
@@ -80,9 +94,11 @@ pub struct Drafts {
     pub api_key_visible: bool,
     pub model_pattern: String,
     pub model_target: String,
-    pub monitor_filter: String,
     /// While the Monitor is paused: the rows it shows.
     pub monitor_frozen: Option<Vec<RequestView>>,
+    /// The Monitor row whose details are open.
+    pub monitor_selected: Option<monitor::RowKey>,
+    pub monitor_export_path: String,
 }
 
 /// A destructive action the user must confirm in a dialog.
@@ -115,6 +131,7 @@ pub fn window_ui(
                 Page::Accounts => accounts::accounts_ui(ui, snapshot, state, commands),
                 Page::ApiProxy => api_proxy::api_proxy_ui(ui, snapshot, state, commands),
                 Page::Monitor => monitor::monitor_ui(ui, snapshot, state, commands),
+                Page::TokenStats => token_stats::token_stats_ui(ui, snapshot, state, commands),
                 Page::Settings => settings::settings_ui(ui, snapshot, state, commands),
             });
     });

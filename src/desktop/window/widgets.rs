@@ -103,6 +103,32 @@ pub(super) fn labelled_combo<V: Copy + PartialEq>(
     (picked != current).then_some(picked)
 }
 
+/// A combo box of names, "All" (`None`) first, named by the label before it;
+/// returns the choice made this frame.
+pub(super) fn labelled_name_combo(
+    ui: &mut egui::Ui,
+    label: &str,
+    current: Option<&str>,
+    names: &[String],
+    width: f32,
+) -> Option<Option<String>> {
+    let label_response = ui.label(label);
+    let mut picked = current;
+    egui::ComboBox::from_id_salt(label)
+        .width(width)
+        .truncate()
+        .selected_text(current.unwrap_or("All"))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut picked, None, "All");
+            for name in names {
+                ui.selectable_value(&mut picked, Some(name.as_str()), name.as_str());
+            }
+        })
+        .response
+        .labelled_by(label_response.id);
+    (picked != current).then(|| picked.map(str::to_owned))
+}
+
 /// The text of `value` among a combo box's options.
 pub(super) fn option_text<V: PartialEq>(options: &[(V, &'static str)], value: V) -> &'static str {
     options
