@@ -340,6 +340,8 @@ impl Default for NotificationsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
+    /// Write requests to the database (the live list and metrics work either way).
+    pub enabled: bool,
     /// Also keep request and response bodies (secrets redacted).
     pub store_bodies: bool,
     pub retention_days: u32,
@@ -353,6 +355,7 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             store_bodies: false,
             retention_days: 30,
             max_mb: 512,

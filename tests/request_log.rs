@@ -328,3 +328,30 @@ async fn stats_and_log_tail_from_the_cli() {
     assert_eq!(last["request_id"], "req_5");
     let _ = now_unix();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_logging_off_nothing_reaches_the_database() {
+    let mock = MockGoogle::start().await;
+    let mut config = mock.config();
+    config.log.enabled = false;
+    mock.mock.add_account("refresh-a", "a@example.com", true);
+    let gateway = TestGateway::start(config).await;
+    gateway
+        .add_account("refresh-a", "a@example.com", "project-a")
+        .await;
+    for _ in 0..5 {
+        gateway
+            .chat(support::chat_body("gemini-2.5-flash", "x", false))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(gateway.store.log_count().unwrap(), 0);
+    assert_eq!(
+        gateway.gateway.state().recent.newest(10).len(),
+        5,
+        "the live list still fills"
+    );
+}

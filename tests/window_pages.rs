@@ -1083,3 +1083,54 @@ fn window_state_keeps_filters_and_range_but_not_selection_or_export_path() {
     assert_eq!(old.stats_range, StatsRange::Day);
     assert!(old.monitor_model.is_none());
 }
+
+/// The whole path: rows in the database → the backend's snapshot → the page.
+#[test]
+fn token_stats_shows_the_totals_of_a_seeded_database() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let paths = switchyard::config::Paths::in_folder(home.path().to_path_buf());
+    let store = switchyard::store::Store::open(&paths.db_file).unwrap();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let entries: Vec<switchyard::store::LogEntry> = (0..40)
+        .map(|i| switchyard::store::LogEntry {
+            record: switchyard::gateway::recent::RequestRecord {
+                at_ms: now_ms - i * 60_000,
+                request_id: format!("req_{i}"),
+                protocol: "openai".into(),
+                model: "gpt-4o".into(),
+                upstream_model: if i % 2 == 0 {
+                    "gemini-2.5-pro".into()
+                } else {
+                    "gemini-2.5-flash".into()
+                },
+                account: "a@example.com".into(),
+                status: if i % 10 == 0 { 500 } else { 200 },
+                latency_ms: 250,
+                input_tokens: 100,
+                output_tokens: 30,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .collect();
+    store.write_log(&entries).unwrap();
+    let (snapshots, _) = tokio::sync::watch::channel(Snapshot::default());
+    let backend = switchyard::desktop::backend::Backend::new(
+        paths,
+        store,
+        switchyard::upstream::google::GoogleClient::new().unwrap(),
+        snapshots,
+    );
+    let (snapshot, _) = runtime.block_on(backend.snapshot());
+    let harness = window_with(snapshot, Page::TokenStats);
+    assert_eq!(stat(&harness, "Requests"), "40");
+    assert_eq!(stat(&harness, "Input tokens"), "4,000");
+    assert_eq!(stat(&harness, "Output tokens"), "1,200");
+    assert_eq!(stat(&harness, "Error rate"), "10%");
+    assert_eq!(stat(&harness, "Mean latency"), "250 ms");
+    assert_eq!(
+        group_tokens(&harness, "gemini-2.5-pro").as_deref(),
+        Some("2,600")
+    );
+}

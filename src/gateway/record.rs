@@ -151,6 +151,9 @@ pub fn finish(
     state.metrics.observe(&record);
     state.recent.push(record.clone());
     let config = state.config.load();
+    if !config.log.enabled {
+        return;
+    }
     let (request_body, response_body) = if config.log.store_bodies {
         let cap =
             usize::try_from(config.log.body_max_kb.saturating_mul(1024)).unwrap_or(usize::MAX);
