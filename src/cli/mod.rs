@@ -7,7 +7,7 @@ mod config_cmd;
 mod serve;
 mod stats;
 
-pub use serve::shutdown_signal;
+pub use serve::ShutdownSignal;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

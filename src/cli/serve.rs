@@ -18,6 +18,7 @@ pub fn run(paths: &Paths, args: ServeArgs) -> anyhow::Result<()> {
     let config = super::load_config(paths)?;
     let store = Store::open(&paths.db_file)?;
     super::runtime()?.block_on(async move {
+        let signal = ShutdownSignal::install();
         let port = args.port.unwrap_or(config.gateway.port);
         let addr = std::net::SocketAddr::new(config.gateway.listen_ip(), port);
         let auth = config.gateway.effective_auth_mode();
@@ -31,33 +32,51 @@ pub fn run(paths: &Paths, args: ServeArgs) -> anyhow::Result<()> {
             "Switchyard gateway listening on http://{}",
             gateway.addr
         );
-        shutdown_signal().await;
+        signal.wait().await;
         tracing::info!("shutting down");
         gateway.stop().await;
         anyhow::Ok(())
     })
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Ctrl-C / SIGTERM, listened for from the moment it is installed: install
+/// it before announcing that the gateway listens, so a signal sent right after
+/// start still gets a clean shutdown.
+pub struct ShutdownSignal {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignal {
+    /// Must be called inside the tokio runtime.
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves when a signal arrives.
+    pub async fn wait(self) {
+        #[cfg(unix)]
+        match self.signals {
+            Some((mut term, mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -276,23 +276,7 @@ impl Backend {
                 return self.cached_usage();
             }
         };
-        let buckets: Arc<Vec<super::model::UsageBucket>> = Arc::new(
-            rows.into_iter()
-                .map(|r| super::model::UsageBucket {
-                    hour: r.hour,
-                    model: r.model,
-                    account: r.account,
-                    protocol: r.protocol,
-                    requests: r.requests,
-                    errors: r.errors,
-                    input_tokens: r.input_tokens,
-                    output_tokens: r.output_tokens,
-                    cached_tokens: r.cached_tokens,
-                    reasoning_tokens: r.reasoning_tokens,
-                    latency_ms_sum: r.latency_ms_sum,
-                })
-                .collect(),
-        );
+        let buckets = Arc::new(rows);
         *self.usage.lock() = (buckets.clone(), Some(std::time::Instant::now()));
         buckets
     }

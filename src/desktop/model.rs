@@ -99,23 +99,8 @@ pub struct RequestView {
     pub client: Option<String>,
 }
 
-/// One hour of one (model, account, protocol)'s traffic.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct UsageBucket {
-    /// Unix seconds at the start of the hour.
-    pub hour: i64,
-    pub model: String,
-    pub account: String,
-    pub protocol: String,
-    pub requests: u64,
-    pub errors: u64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    /// Sum over the hour's requests; divide by `requests` for the mean.
-    pub latency_ms_sum: u64,
-}
+/// One hour of one (account, model, protocol)'s traffic: the store's roll-up row.
+pub use crate::store::UsageRow as UsageBucket;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TodayView {

@@ -399,8 +399,9 @@ pub fn run(paths: &Paths, hidden: bool) -> anyhow::Result<()> {
     runtime.spawn(resident.clone().watch_config());
     runtime.spawn(resident.clone().notify_events());
     let signal_quit = resident.quit.clone();
+    let signal = runtime.block_on(async { crate::cli::ShutdownSignal::install() });
     runtime.spawn(async move {
-        crate::cli::shutdown_signal().await;
+        signal.wait().await;
         signal_quit.cancel();
     });
     if start_gateway {

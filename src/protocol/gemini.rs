@@ -72,6 +72,18 @@ impl Content {
     }
 }
 
+/// Appends a turn to a conversation. Gemini wants turns to alternate, so
+/// parts of the same role as the last turn join it; an empty turn is dropped.
+pub fn push_turn(contents: &mut Vec<Content>, role: &str, parts: Vec<Part>) {
+    if parts.is_empty() {
+        return;
+    }
+    match contents.last_mut() {
+        Some(last) if last.role.as_deref() == Some(role) => last.parts.extend(parts),
+        _ => contents.push(Content::new(role, parts)),
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Part {

@@ -17,7 +17,7 @@ use super::anthropic::{
     ThinkingParam, Tool, ToolChoice,
 };
 use super::gemini::{
-    Blob, Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig,
+    Blob, Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig, push_turn,
 };
 use super::schema::gemini_parameters_from_json_schema;
 
@@ -100,15 +100,7 @@ fn conversation(
             &format!("{at}.content"),
             &mut tool_names,
         )?;
-        if parts.is_empty() {
-            continue;
-        }
-        // Gemini wants turns to alternate; consecutive messages of one role
-        // become one turn.
-        match contents.last_mut() {
-            Some(last) if last.role.as_deref() == Some(role) => last.parts.extend(parts),
-            _ => contents.push(Content::new(role, parts)),
-        }
+        push_turn(&mut contents, role, parts);
     }
     if contents.is_empty() {
         return Err(InvalidRequest::at(

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::InvalidRequest;
 use super::gemini::{
-    Blob, Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig,
+    Blob, Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig, push_turn,
 };
 use super::openai::{ChatCompletionRequest, ContentPart, MessageContent, ToolCall};
 use super::schema::gemini_parameters_from_json_schema;
@@ -90,15 +90,7 @@ pub fn gemini_request_from_openai(
                 ));
             }
         };
-        if parts.is_empty() {
-            continue;
-        }
-        // Gemini wants turns to alternate; consecutive messages of one role
-        // become one turn.
-        match contents.last_mut() {
-            Some(last) if last.role.as_deref() == Some(role) => last.parts.extend(parts),
-            _ => contents.push(Content::new(role, parts)),
-        }
+        push_turn(&mut contents, role, parts);
     }
     if contents.is_empty() {
         return Err(InvalidRequest::at(

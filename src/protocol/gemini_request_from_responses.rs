@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::InvalidRequest;
-use super::gemini::{Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig};
+use super::gemini::{
+    Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig, push_turn,
+};
 use super::gemini_request_from_anthropic::MAX_OUTPUT_TOKENS;
 use super::gemini_request_from_openai::{
     blob_from_image_url, thinking_budget_for_effort, tool_config_from_openai,
@@ -110,13 +112,7 @@ impl Turns {
         } else {
             self.flush_signature();
         }
-        if parts.is_empty() {
-            return;
-        }
-        match self.contents.last_mut() {
-            Some(last) if last.role.as_deref() == Some(role) => last.parts.extend(parts),
-            _ => self.contents.push(Content::new(role, parts)),
-        }
+        push_turn(&mut self.contents, role, parts);
     }
 
     /// A signature for the next answer part of this model turn.
