@@ -146,6 +146,7 @@ impl NotificationPolicy {
                 email,
                 model,
                 remaining_percent,
+                resets_at,
             } => {
                 if !config.quota_low
                     || *remaining_percent >= f64::from(config.quota_warning_percent)
@@ -159,7 +160,10 @@ impl NotificationPolicy {
                         kind: NoticeKind::QuotaLow,
                         account_id: Some(*account_id),
                         model: Some(model.clone()),
-                        window: now + QUOTA_LOW_QUIET_SECS,
+                        // Once per reset window; without a reset time, a quiet period.
+                        window: resets_at
+                            .filter(|t| *t > now)
+                            .unwrap_or(now + QUOTA_LOW_QUIET_SECS),
                     },
                 }
             }
@@ -438,7 +442,28 @@ mod tests {
             email: format!("a{account_id}@x.com"),
             model: model.to_owned(),
             remaining_percent,
+            resets_at: None,
         }
+    }
+
+    #[test]
+    fn a_low_quota_with_a_reset_time_notifies_once_per_reset_window() {
+        let config = NotificationsConfig::default();
+        let mut policy = NotificationPolicy::default();
+        let event = |resets_at| PoolEvent::QuotaLow {
+            account_id: 1,
+            email: "a@x.com".into(),
+            model: "gemini-2.5-pro".into(),
+            remaining_percent: 5.0,
+            resets_at: Some(resets_at),
+        };
+        assert!(policy.decide(&event(10_000), &config, 1_000).is_some());
+        assert!(
+            policy.decide(&event(10_000), &config, 9_000).is_none(),
+            "same window"
+        );
+        // The quota reset and ran low again: a new window, a new notice.
+        assert!(policy.decide(&event(20_000), &config, 10_500).is_some());
     }
 
     fn status(account_id: i64, to: AccountStatus, link: Option<&str>) -> PoolEvent {

@@ -179,6 +179,7 @@ pub async fn refresh_quota(
                 email: account.email.clone(),
                 model: quota.model.clone(),
                 remaining_percent: remaining * 100.0,
+                resets_at: quota.reset_at,
             });
         }
     }

@@ -25,6 +25,8 @@ pub enum PoolEvent {
         email: String,
         model: String,
         remaining_percent: f64,
+        /// When the quota resets (Unix seconds), if the upstream said.
+        resets_at: Option<i64>,
     },
     /// An account hit a limit for a model (`None`: the whole account).
     Limited {
