@@ -27,3 +27,6 @@ cargo test --quiet 2>&1
 
 echo "==> desktop smoke test (Xvfb, D-Bus session, dunst, tray host)"
 SMOKE_OUT="$PWD/target/desktop-smoke" bash scripts/desktop-smoke.sh
+
+echo "==> packaging check"
+bash packaging/linux/check.sh
