@@ -244,6 +244,11 @@ impl Gateway {
         let tasks = TaskTracker::new();
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
+        // Server-sent events go out as small writes; without TCP_NODELAY each
+        // one after the first waits for the client's delayed ACK (~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tasks.spawn(async move {
             let served = axum::serve(
                 listener,

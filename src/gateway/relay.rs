@@ -523,10 +523,18 @@ async fn fresh_token(
     }
 }
 
+/// Accounts' "last used" is written at most this often (it is shown to the
+/// minute; writing it per request made a database write per request).
+const LAST_USE_SAVE_INTERVAL_SECS: i64 = 60;
+
 fn record_use(state: &AppState, account: &PoolAccount) {
+    let now = now_unix();
+    if !account.should_save_use(now, LAST_USE_SAVE_INTERVAL_SECS) {
+        return;
+    }
     let id = account.id;
     persist(state, "record the account's last use", move |store| {
-        store.touch_last_used(id, now_unix())
+        store.touch_last_used(id, now)
     });
 }
 

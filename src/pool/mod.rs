@@ -64,6 +64,9 @@ pub struct PoolAccount {
     /// Held while refreshing, so concurrent requests wait for one refresh
     /// instead of each sending their own (a refresh storm can get a token revoked).
     pub refresh_lock: tokio::sync::Mutex<()>,
+    /// When the last use was written to the store (Unix seconds): writing it
+    /// on every request cost a database write per request.
+    last_use_saved: std::sync::atomic::AtomicI64,
 }
 
 impl PoolAccount {
@@ -120,7 +123,20 @@ impl PoolAccount {
                     .collect(),
             ),
             refresh_lock: tokio::sync::Mutex::new(()),
+            last_use_saved: std::sync::atomic::AtomicI64::new(record.last_used_at.unwrap_or(0)),
         }
+    }
+
+    /// Whether a use at `now` should be written to the store: at most once per
+    /// `every_secs` per account.
+    pub fn should_save_use(&self, now: i64, every_secs: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        let saved = self.last_use_saved.load(Ordering::Relaxed);
+        now - saved >= every_secs
+            && self
+                .last_use_saved
+                .compare_exchange(saved, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// The cached access token if it is still good for at least `margin_secs`.
@@ -685,6 +701,15 @@ mod tests {
             ),
             Some(2)
         );
+    }
+
+    #[test]
+    fn last_use_is_saved_at_most_once_per_interval() {
+        let pool = pool_of(1);
+        let account = pool.snapshot()[0].clone();
+        assert!(account.should_save_use(1_000, 60));
+        assert!(!account.should_save_use(1_030, 60));
+        assert!(account.should_save_use(1_061, 60));
     }
 
     #[test]
