@@ -6,7 +6,7 @@ use super::widgets::{
 };
 use super::{Confirmation, WindowUi};
 use crate::config::{AuthMode, Scheduling};
-use crate::desktop::model::{Command, GatewayState, Snapshot};
+use crate::desktop::model::{Command, Snapshot};
 
 const AUTH_MODES: [(AuthMode, &str); 4] = [
     (AuthMode::Off, "off"),
@@ -45,29 +45,8 @@ pub fn api_proxy_ui(
 
 fn gateway_settings_ui(ui: &mut egui::Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
     let gateway = &snapshot.config.gateway;
-    ui.horizontal(|ui| match &snapshot.gateway.state {
-        GatewayState::Running => {
-            ui.label(format!("Running on {}", snapshot.gateway.base_url));
-            if ui.button("Stop gateway").clicked() {
-                commands.push(Command::StopGateway);
-            }
-        }
-        GatewayState::Stopped => {
-            ui.label("Stopped");
-            if ui.button("Start gateway").clicked() {
-                commands.push(Command::StartGateway);
-            }
-        }
-        GatewayState::Failed(message) => {
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                format!("Could not start: {message}"),
-            );
-            if ui.button("Start gateway").clicked() {
-                commands.push(Command::StartGateway);
-            }
-        }
-    });
+    let running = format!("Running on {}", snapshot.gateway.base_url);
+    super::widgets::gateway_state_row(ui, &snapshot.gateway.state, &running, commands);
 
     egui::Grid::new("gateway_settings")
         .num_columns(2)

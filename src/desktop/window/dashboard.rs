@@ -3,7 +3,7 @@
 
 use super::WindowUi;
 use super::widgets::{copy_button, thousands};
-use crate::desktop::model::{AccountView, Command, GatewayState, QuotaView, Snapshot};
+use crate::desktop::model::{AccountView, Command, QuotaView, Snapshot};
 use crate::store::AccountStatus;
 
 /// Model families shown under "Best account": (title, text in the model name).
@@ -67,31 +67,7 @@ pub fn dashboard_ui(
 
 fn gateway_ui(ui: &mut egui::Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
     let gateway = &snapshot.gateway;
-    ui.horizontal(|ui| {
-        match &gateway.state {
-            GatewayState::Running => {
-                ui.label("Running");
-                if ui.button("Stop gateway").clicked() {
-                    commands.push(Command::StopGateway);
-                }
-            }
-            GatewayState::Stopped => {
-                ui.label("Stopped");
-                if ui.button("Start gateway").clicked() {
-                    commands.push(Command::StartGateway);
-                }
-            }
-            GatewayState::Failed(message) => {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
-                    format!("Could not start: {message}"),
-                );
-                if ui.button("Start gateway").clicked() {
-                    commands.push(Command::StartGateway);
-                }
-            }
-        };
-    });
+    super::widgets::gateway_state_row(ui, &gateway.state, "Running", commands);
     egui::Grid::new("addresses")
         .num_columns(3)
         .spacing([24.0, 4.0])

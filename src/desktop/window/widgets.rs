@@ -183,6 +183,40 @@ pub(super) fn thousands(number: u64) -> String {
     text
 }
 
+/// The gateway's state with the button that changes it (Start or Stop).
+/// `running` is the text shown while it runs.
+pub fn gateway_state_row(
+    ui: &mut egui::Ui,
+    state: &crate::desktop::model::GatewayState,
+    running: &str,
+    commands: &mut Vec<crate::desktop::model::Command>,
+) {
+    use crate::desktop::model::{Command, GatewayState};
+    ui.horizontal(|ui| match state {
+        GatewayState::Running => {
+            ui.label(running);
+            if ui.button("Stop gateway").clicked() {
+                commands.push(Command::StopGateway);
+            }
+        }
+        GatewayState::Stopped => {
+            ui.label("Stopped");
+            if ui.button("Start gateway").clicked() {
+                commands.push(Command::StartGateway);
+            }
+        }
+        GatewayState::Failed(message) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Could not start: {message}"),
+            );
+            if ui.button("Start gateway").clicked() {
+                commands.push(Command::StartGateway);
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
