@@ -174,12 +174,15 @@ impl Default for GoogleConfig {
 
 impl GoogleConfig {
     /// The profile named `name`: one from `[[google.oauth_clients]]`, or the built-in one.
-    pub fn oauth_profile(&self, name: &str) -> Option<OAuthClientProfile> {
+    pub fn oauth_profile(&self, name: &str) -> Option<&OAuthClientProfile> {
+        // Looked up on every upstream attempt: borrowed, and the built-in
+        // profile is built once.
+        static GEMINI_CLI: std::sync::LazyLock<OAuthClientProfile> =
+            std::sync::LazyLock::new(OAuthClientProfile::gemini_cli);
         self.oauth_clients
             .iter()
             .find(|p| p.name == name)
-            .cloned()
-            .or_else(|| (name == DEFAULT_OAUTH_CLIENT).then(OAuthClientProfile::gemini_cli))
+            .or_else(|| (name == DEFAULT_OAUTH_CLIENT).then(|| &*GEMINI_CLI))
     }
 }
 

@@ -16,6 +16,7 @@
 //! - [`jobs`]: background work of a running gateway (account reload, …).
 //! - [`store`]: the SQLite database (accounts, quotas), with versioned migrations.
 //! - [`config`]: typed settings, defaults, validation and atomic saves.
+//! - [`ids`]: random identifiers for responses and upstream prompts.
 //! - [`secret`]: a string wrapper that never prints its content.
 
 pub mod accounts;
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod desktop;
 pub mod gateway;
+pub mod ids;
 pub mod jobs;
 pub mod pool;
 pub mod protocol;

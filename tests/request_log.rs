@@ -218,7 +218,8 @@ async fn retention_trims_by_age_and_size_and_keeps_the_roll_ups() {
             input_tokens: 3,
             output_tokens: 4,
             ..Default::default()
-        },
+        }
+        .into(),
         // About 2 KB per row: 4,000 rows are far over the 1 MB cap.
         request_body: Some("x".repeat(2000)),
         response_body: None,
@@ -298,7 +299,8 @@ async fn stats_and_log_tail_from_the_cli() {
                 output_tokens: 20,
                 error_message: (i == 5).then(|| "every account is rate-limited".to_owned()),
                 ..Default::default()
-            },
+            }
+            .into(),
             ..Default::default()
         })
         .collect();

@@ -1110,7 +1110,8 @@ fn token_stats_shows_the_totals_of_a_seeded_database() {
                 input_tokens: 100,
                 output_tokens: 30,
                 ..Default::default()
-            },
+            }
+            .into(),
             ..Default::default()
         })
         .collect();

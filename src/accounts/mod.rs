@@ -88,6 +88,7 @@ pub(crate) fn profile(
     config
         .google
         .oauth_profile(name)
+        .cloned()
         .ok_or_else(|| AddAccountError::UnknownProfile(name.to_owned()))
 }
 
@@ -182,7 +183,7 @@ pub async fn refresh_quota(
         .as_deref()
         .ok_or(RefreshError::NoProject)?;
     let grant = match client
-        .refresh_access_token(&config.google, &profile, &account.refresh_token)
+        .refresh_access_token(&config.google, profile, &account.refresh_token)
         .await
     {
         Ok(grant) => grant,
@@ -199,7 +200,7 @@ pub async fn refresh_quota(
     };
     store.save_access_token(account.id, &grant.access_token, grant.expires_at)?;
     let quotas = client
-        .user_quota(&config.google, &profile, &grant.access_token, project)
+        .user_quota(&config.google, profile, &grant.access_token, project)
         .await?;
     store.replace_quotas(account.id, &quotas)?;
     Ok(quotas)

@@ -16,14 +16,36 @@ const BUCKETS: [f64; 13] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Status classes `0xx` … `9xx`, indexed by `status / 100`.
+const CLASSES: usize = 10;
+
 #[derive(Default)]
 struct Counters {
-    /// (protocol, model, status class) → requests
-    requests: BTreeMap<(String, String, String), u64>,
-    /// protocol → (bucket counts, count, sum in seconds)
-    latency: BTreeMap<String, ([u64; BUCKETS.len()], u64, f64)>,
+    /// protocol → its counters. Keyed by the borrowed name on every request;
+    /// a key is allocated only the first time a protocol or model is seen.
+    protocols: BTreeMap<String, ProtocolCounters>,
     /// token kind → tokens
     tokens: BTreeMap<&'static str, u64>,
+}
+
+struct ProtocolCounters {
+    /// upstream model → requests by status class
+    requests: BTreeMap<String, [u64; CLASSES]>,
+    /// latency bucket counts, count, sum in seconds
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl ProtocolCounters {
+    fn new() -> Self {
+        Self {
+            requests: BTreeMap::new(),
+            buckets: [0; BUCKETS.len()],
+            count: 0,
+            sum: 0.0,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -32,32 +54,46 @@ pub struct Metrics {
     counters: Mutex<Counters>,
 }
 
+/// The entry for `key`, allocating the key only when it is new (always
+/// `Some`; an `Option` only because the borrow checker cannot see that).
+fn entry_mut<'m, V>(
+    map: &'m mut BTreeMap<String, V>,
+    key: &str,
+    new: impl FnOnce() -> V,
+) -> Option<&'m mut V> {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), new());
+    }
+    map.get_mut(key)
+}
+
 impl Metrics {
     pub fn observe(&self, record: &RequestRecord) {
-        let class = format!("{}xx", record.status / 100);
+        let class = usize::from(record.status / 100).min(CLASSES - 1);
         let model = if record.upstream_model.is_empty() {
-            "unknown".to_owned()
+            "unknown"
         } else {
-            record.upstream_model.clone()
+            &record.upstream_model
         };
         let seconds = record.latency_ms as f64 / 1000.0;
         let mut counters = self.counters.lock();
-        *counters
-            .requests
-            .entry((record.protocol.clone(), model, class))
-            .or_default() += 1;
-        let entry =
-            counters
-                .latency
-                .entry(record.protocol.clone())
-                .or_insert(([0; BUCKETS.len()], 0, 0.0));
-        for (bound, count) in BUCKETS.iter().zip(entry.0.iter_mut()) {
+        let Some(protocol) = entry_mut(
+            &mut counters.protocols,
+            &record.protocol,
+            ProtocolCounters::new,
+        ) else {
+            return;
+        };
+        if let Some(classes) = entry_mut(&mut protocol.requests, model, || [0; CLASSES]) {
+            classes[class] += 1;
+        }
+        for (bound, count) in BUCKETS.iter().zip(protocol.buckets.iter_mut()) {
             if seconds <= *bound {
                 *count += 1;
             }
         }
-        entry.1 += 1;
-        entry.2 += seconds;
+        protocol.count += 1;
+        protocol.sum += seconds;
         for (kind, tokens) in [
             ("input", record.input_tokens),
             ("output", record.output_tokens),
@@ -78,38 +114,44 @@ impl Metrics {
             "# HELP switchyard_requests_total Requests answered, by protocol, upstream model and status class."
         );
         let _ = writeln!(out, "# TYPE switchyard_requests_total counter");
-        for ((protocol, model, class), count) in &counters.requests {
-            let _ = writeln!(
-                out,
-                "switchyard_requests_total{{protocol=\"{}\",model=\"{}\",status=\"{class}\"}} {count}",
-                quote(protocol),
-                quote(model)
-            );
+        for (protocol, counts) in &counters.protocols {
+            for (model, classes) in &counts.requests {
+                for (class, count) in classes.iter().enumerate().filter(|(_, n)| **n > 0) {
+                    let _ = writeln!(
+                        out,
+                        "switchyard_requests_total{{protocol=\"{}\",model=\"{}\",status=\"{class}xx\"}} {count}",
+                        quote(protocol),
+                        quote(model)
+                    );
+                }
+            }
         }
         let _ = writeln!(
             out,
             "# HELP switchyard_request_errors_total Requests answered with a status of 400 or more."
         );
         let _ = writeln!(out, "# TYPE switchyard_request_errors_total counter");
-        let mut errors: BTreeMap<&str, u64> = BTreeMap::new();
-        for ((protocol, _, class), count) in &counters.requests {
-            if class.starts_with('4') || class.starts_with('5') {
-                *errors.entry(protocol).or_default() += count;
+        for (protocol, counts) in &counters.protocols {
+            let errors: u64 = counts
+                .requests
+                .values()
+                .map(|classes| classes[4..].iter().sum::<u64>())
+                .sum();
+            if errors > 0 {
+                let _ = writeln!(
+                    out,
+                    "switchyard_request_errors_total{{protocol=\"{}\"}} {errors}",
+                    quote(protocol)
+                );
             }
-        }
-        for (protocol, count) in errors {
-            let _ = writeln!(
-                out,
-                "switchyard_request_errors_total{{protocol=\"{}\"}} {count}",
-                quote(protocol)
-            );
         }
         let _ = writeln!(
             out,
             "# HELP switchyard_request_duration_seconds Time to the whole answer."
         );
         let _ = writeln!(out, "# TYPE switchyard_request_duration_seconds histogram");
-        for (protocol, (buckets, count, sum)) in &counters.latency {
+        for (protocol, counts) in &counters.protocols {
+            let (buckets, count, sum) = (&counts.buckets, counts.count, counts.sum);
             let protocol = quote(protocol);
             for (bound, n) in BUCKETS.iter().zip(buckets) {
                 let _ = writeln!(
@@ -173,7 +215,21 @@ mod tests {
                 ..RequestRecord::default()
             });
         }
+        metrics.observe(&RequestRecord {
+            protocol: "anthropic".into(),
+            status: 502,
+            latency_ms: 40,
+            ..RequestRecord::default()
+        });
         let text = metrics.render(&Pool::new());
+        assert!(text.contains(
+            "switchyard_requests_total{protocol=\"anthropic\",model=\"unknown\",status=\"5xx\"} 1"
+        ));
+        assert!(text.contains("switchyard_request_errors_total{protocol=\"anthropic\"} 1"));
+        assert!(
+            text.contains("switchyard_request_duration_seconds_count{protocol=\"anthropic\"} 1")
+        );
+        assert!(!text.contains("status=\"3xx\""), "{text}");
         assert!(text.contains("switchyard_requests_total{protocol=\"openai\",model=\"gemini-2.5-pro\",status=\"2xx\"} 2"), "{text}");
         assert!(text.contains("switchyard_request_errors_total{protocol=\"openai\"} 1"));
         assert!(text.contains(

@@ -46,9 +46,22 @@ use crate::store::{Store, StoreError};
 use crate::upstream::UpstreamError;
 use crate::upstream::google::GoogleClient;
 
-/// Everything a request handler can reach. Cheap to clone.
+/// Everything a request handler can reach. Cheap to clone: one shared
+/// allocation (each request clones the state several times — middleware,
+/// extractor, stream end — so one atomic increment instead of one per field).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`], reached through it.
+#[derive(Clone)]
+pub struct AppStateInner {
     /// Live settings: loaded once per request, swapped whole on change.
     pub config: Arc<ArcSwap<Config>>,
     pub pool: Arc<Pool>,
@@ -109,7 +122,7 @@ impl AppState {
         pool.load(&records, &quotas, &limits);
         let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
         let (log, log_entries) = log_sink::LogSink::new();
-        Ok(Self {
+        Ok(Self(Arc::new(AppStateInner {
             config: Arc::new(ArcSwap::from_pointee(config)),
             pool,
             store,
@@ -121,7 +134,7 @@ impl AppState {
             log,
             log_entries: Arc::new(parking_lot::Mutex::new(Some(log_entries))),
             quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
-        })
+        })))
     }
 }
 
@@ -132,14 +145,14 @@ impl AppState {
     pub fn fresh_run(&self) -> Self {
         let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
         let (log, log_entries) = log_sink::LogSink::new();
-        Self {
+        Self(Arc::new(AppStateInner {
             shutdown: CancellationToken::new(),
             quota_refresh,
             quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),
             log,
             log_entries: Arc::new(parking_lot::Mutex::new(Some(log_entries))),
-            ..self.clone()
-        }
+            ..AppStateInner::clone(&self.0)
+        }))
     }
 }
 
@@ -210,9 +223,7 @@ async fn not_found(request: Request) -> Response {
 
 /// A random id for responses (`chatcmpl-…`).
 pub fn request_id() -> String {
-    use rand::Rng;
-    let bytes: [u8; 12] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::ids::random_hex_id()
 }
 
 /// Binds the gateway's listener, with an error that says what to do when the

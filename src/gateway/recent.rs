@@ -3,6 +3,7 @@
 //! request log and the hourly roll-ups are a separate, later layer.)
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -45,12 +46,12 @@ pub struct RequestRecord {
 #[derive(Default)]
 pub struct RecentRequests {
     // A short lock per request; never held across an await.
-    entries: Mutex<VecDeque<RequestRecord>>,
+    entries: Mutex<VecDeque<Arc<RequestRecord>>>,
     total: std::sync::atomic::AtomicU64,
 }
 
 impl RecentRequests {
-    pub fn push(&self, record: RequestRecord) {
+    pub fn push(&self, record: Arc<RequestRecord>) {
         let mut entries = self.entries.lock();
         if entries.len() == RECENT_CAPACITY {
             entries.pop_front();
@@ -67,7 +68,7 @@ impl RecentRequests {
             .iter()
             .rev()
             .take(limit)
-            .cloned()
+            .map(|record| RequestRecord::clone(record))
             .collect()
     }
 
@@ -98,7 +99,7 @@ mod tests {
     fn keeps_the_newest_within_capacity() {
         let recent = RecentRequests::default();
         for i in 0..(RECENT_CAPACITY as i64 + 10) {
-            recent.push(record(i));
+            recent.push(Arc::new(record(i)));
         }
         let newest = recent.newest(3);
         assert_eq!(

@@ -149,6 +149,7 @@ pub fn finish(
 ) {
     context.recorded.store(true, Ordering::SeqCst);
     state.metrics.observe(&record);
+    let record = Arc::new(record);
     state.recent.push(record.clone());
     let config = state.config.load();
     if !config.log.enabled {

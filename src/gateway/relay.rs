@@ -494,7 +494,7 @@ async fn attempt(
     let mut retried_after_401 = false;
     loop {
         let token = fresh_token(state, config, account).await?;
-        match call_upstream(state, config, model, account, &token, &profile, call).await {
+        match call_upstream(state, config, model, account, &token, profile, call).await {
             Err(error) if error.status() == Some(401) && !retried_after_401 => {
                 // The token may have been revoked early: one new token, one more try.
                 retried_after_401 = true;

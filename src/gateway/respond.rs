@@ -82,7 +82,7 @@ where
             let record = RequestRecord {
                 status: 200,
                 account: served.account.email.clone(),
-                ..base.clone()
+                ..base
             };
             let (done_state, done_context) = (state.clone(), context.clone());
             let on_done: sse::OnDone = Box::new(move |outcome: sse::StreamOutcome| {

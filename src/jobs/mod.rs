@@ -164,7 +164,7 @@ pub async fn refresh_quota(
     };
     let quotas = state
         .google
-        .user_quota(&config.google, &profile, &token, &project)
+        .user_quota(&config.google, profile, &token, &project)
         .await?;
     account.set_quotas(&quotas);
     let threshold = f64::from(config.notifications.quota_warning_percent) / 100.0;
@@ -206,10 +206,13 @@ async fn write_log(
         let Some(first) = first else { break };
         batch.push(first);
         let deadline = tokio::time::Instant::now() + LOG_FLUSH;
+        // Takes whatever has queued up at once (one wake-up and one timer
+        // for many entries under load, not one per entry).
         while batch.len() < LOG_BATCH {
-            match tokio::time::timeout_at(deadline, entries.recv()).await {
-                Ok(Some(entry)) => batch.push(entry),
-                Ok(None) | Err(_) => break,
+            let room = LOG_BATCH - batch.len();
+            match tokio::time::timeout_at(deadline, entries.recv_many(&mut batch, room)).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
             }
         }
         let written = std::mem::take(&mut batch);

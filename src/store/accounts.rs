@@ -225,20 +225,18 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         self.with_conn(|conn| {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE accounts SET access_token = ?2, access_expires_at = ?3 WHERE id = ?1",
-                params![id, access_token.expose(), expires_at],
-            )
+            )?
+            .execute(params![id, access_token.expose(), expires_at])
         })?;
         Ok(())
     }
 
     pub fn touch_last_used(&self, id: i64, at: i64) -> Result<(), StoreError> {
         self.with_conn(|conn| {
-            conn.execute(
-                "UPDATE accounts SET last_used_at = ?2 WHERE id = ?1",
-                params![id, at],
-            )
+            conn.prepare_cached("UPDATE accounts SET last_used_at = ?2 WHERE id = ?1")?
+                .execute(params![id, at])
         })?;
         Ok(())
     }
@@ -260,10 +258,8 @@ impl Store {
         link: Option<&str>,
     ) -> Result<(), StoreError> {
         self.with_conn(|conn| {
-            conn.execute(
-                "UPDATE accounts SET status = ?2, status_reason = ?3, status_link = ?4 WHERE id = ?1",
-                params![id, status.as_str(), reason, link],
-            )
+            conn.prepare_cached("UPDATE accounts SET status = ?2, status_reason = ?3, status_link = ?4 WHERE id = ?1")?
+                .execute(params![id, status.as_str(), reason, link])
         })?;
         Ok(())
     }

@@ -47,10 +47,11 @@ impl Store {
     /// Records a limit, replacing an earlier one on the same (account, model).
     pub fn set_limit(&self, limit: &LimitRecord) -> Result<(), StoreError> {
         self.with_conn(|conn| {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO limits (account_id, model, kind, until, reason) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (account_id, model) DO UPDATE SET kind = ?3, until = ?4, reason = ?5",
-                params![
+            )?
+            .execute(params![
                     limit.account_id,
                     limit.model.as_deref().unwrap_or(""),
                     limit.kind.as_str(),

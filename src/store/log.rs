@@ -40,7 +40,8 @@ pub struct UsageRow {
 /// A request to write, with its bodies when `log.store_bodies` is on.
 #[derive(Debug, Clone, Default)]
 pub struct LogEntry {
-    pub record: RequestRecord,
+    /// Shared with the in-memory list of recent requests.
+    pub record: std::sync::Arc<RequestRecord>,
     pub request_body: Option<String>,
     pub response_body: Option<String>,
 }
@@ -69,13 +70,16 @@ impl Store {
                 let mut roll_up = tx.prepare_cached(
                     "INSERT INTO usage_hourly (hour, account, model, protocol, requests, errors,
                        input_tokens, output_tokens, cached_tokens, reasoning_tokens, latency_ms_sum)
-                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (hour, account, model, protocol) DO UPDATE SET
-                       requests = requests + 1, errors = errors + ?5,
-                       input_tokens = input_tokens + ?6, output_tokens = output_tokens + ?7,
-                       cached_tokens = cached_tokens + ?8, reasoning_tokens = reasoning_tokens + ?9,
-                       latency_ms_sum = latency_ms_sum + ?10",
+                       requests = requests + ?5, errors = errors + ?6,
+                       input_tokens = input_tokens + ?7, output_tokens = output_tokens + ?8,
+                       cached_tokens = cached_tokens + ?9, reasoning_tokens = reasoning_tokens + ?10,
+                       latency_ms_sum = latency_ms_sum + ?11",
                 )?;
+                // requests, errors, input, output, cached, reasoning, latency sum
+                let mut groups: std::collections::HashMap<(i64, &str, &str, &str), [i64; 7]> =
+                    std::collections::HashMap::new();
                 for entry in entries {
                     let r = &entry.record;
                     insert.execute(params![
@@ -101,17 +105,27 @@ impl Store {
                         entry.response_body,
                     ])?;
                     let hour = r.at_ms.div_euclid(1000).div_euclid(3600) * 3600;
-                    roll_up.execute(params![
+                    let key = (
                         hour,
-                        r.account,
-                        r.upstream_model,
-                        r.protocol,
-                        i64::from(r.status >= 400),
-                        to_i64(r.input_tokens),
-                        to_i64(r.output_tokens),
-                        to_i64(r.cached_tokens),
-                        to_i64(r.reasoning_tokens),
-                        to_i64(r.latency_ms),
+                        r.account.as_str(),
+                        r.upstream_model.as_str(),
+                        r.protocol.as_str(),
+                    );
+                    let sums = groups.entry(key).or_default();
+                    sums[0] += 1;
+                    sums[1] += i64::from(r.status >= 400);
+                    sums[2] += to_i64(r.input_tokens);
+                    sums[3] += to_i64(r.output_tokens);
+                    sums[4] += to_i64(r.cached_tokens);
+                    sums[5] += to_i64(r.reasoning_tokens);
+                    sums[6] += to_i64(r.latency_ms);
+                }
+                // One upsert per (hour, account, model, protocol) in the
+                // batch, not one per row: a busy batch is mostly one group.
+                for ((hour, account, model, protocol), sums) in groups {
+                    roll_up.execute(params![
+                        hour, account, model, protocol, sums[0], sums[1], sums[2], sums[3],
+                        sums[4], sums[5], sums[6],
                     ])?;
                 }
             }
@@ -309,7 +323,8 @@ mod tests {
                 input_tokens: tokens,
                 output_tokens: 1,
                 ..RequestRecord::default()
-            },
+            }
+            .into(),
             request_body: Some("{}".into()),
             response_body: None,
         }

@@ -12,9 +12,8 @@ mod log;
 mod migrations;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use parking_lot::Mutex;
 use rusqlite::Connection;
 
 pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upserted};
@@ -54,6 +53,11 @@ pub enum StoreError {
 pub struct Store {
     // A plain mutex is the right tool: every call is short and synchronous, and
     // SQLite serialises writers anyway. It is never held across an `.await`.
+    // The standard library's (a futex) rather than parking_lot's: callers are
+    // blocking-pool threads, and parking_lot's spin-then-`sched_yield` under
+    // contention stalled the runtime's workers for milliseconds at 1000 req/s
+    // (BENCHMARKS.md, hot spot 2). Statements that run per request use
+    // `prepare_cached`.
     conn: Arc<Mutex<Connection>>,
 }
 
@@ -119,7 +123,9 @@ impl Store {
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock();
+        // A panic while holding the lock leaves the connection usable: every
+        // write is a statement or a transaction SQLite rolls back by itself.
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(work(&mut conn)?)
     }
 

@@ -109,12 +109,6 @@ fn method_url(google: &GoogleConfig, method: &str) -> String {
     )
 }
 
-fn random_id() -> String {
-    use rand::Rng;
-    let bytes: [u8; 12] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl GoogleClient {
     fn code_assist_post(
         &self,
@@ -361,7 +355,7 @@ impl GoogleClient {
         target: &Target<'_>,
         method: &str,
     ) -> reqwest::RequestBuilder {
-        let prompt_id = random_id();
+        let prompt_id = crate::ids::random_hex_id();
         let envelope = Envelope {
             model: target.model,
             project: target.project,

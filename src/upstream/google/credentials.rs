@@ -54,7 +54,7 @@ pub async fn access_token(
                 link: None,
             })?;
     let grant = client
-        .refresh_access_token(google, &profile, &account.refresh_token)
+        .refresh_access_token(google, profile, &account.refresh_token)
         .await?;
     account.set_token(AccessToken {
         value: grant.access_token.clone(),
