@@ -410,9 +410,8 @@ struct InProcess {
 }
 
 impl InProcess {
-    /// A gateway over a fresh store with one account. `drain_log`: the log
-    /// writer is replaced by a task that drops every entry.
-    async fn start(config: Config, drain_log: bool) -> Self {
+    /// A gateway over a fresh store with one account.
+    async fn start(config: Config) -> Self {
         let home = tempfile::tempdir().expect("a temp dir");
         let store = if std::env::var_os("BENCH_MEMORY_STORE").is_some() {
             Store::open_in_memory().expect("open the store")
@@ -435,9 +434,6 @@ impl InProcess {
         let state = AppState::with_client(config, store, google)
             .await
             .expect("the gateway state");
-        if drain_log && let Some(mut entries) = state.log_entries.lock().take() {
-            tokio::spawn(async move { while entries.recv().await.is_some() {} });
-        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the gateway");
@@ -1126,8 +1122,6 @@ struct Bench {
     client_rt: tokio::runtime::Runtime,
     client: reqwest::Client,
     report: Report,
-    /// A second gateway with the request log off, and how it is off.
-    log_off: Option<(InProcess, &'static str)>,
 }
 
 fn openai_body() -> String {
@@ -1282,38 +1276,24 @@ impl Bench {
         }
     }
 
-    fn log_off_gateway(&mut self) -> (String, &'static str) {
-        if self.log_off.is_none() {
-            let base = bench_config(&self.mock_url);
-            let (config, how) = match with_log_disabled(&base) {
-                Some(config) => (config, "log.enabled = false"),
-                None => (
-                    base,
-                    "no log.enabled switch in this build: writer replaced by a drain",
-                ),
-            };
-            let drain = how.starts_with("no ");
-            let gateway = self.gateway_rt.block_on(InProcess::start(config, drain));
-            self.log_off = Some((gateway, how));
-        }
-        let (gateway, how) = self.log_off.as_ref().expect("started above");
-        (gateway.url("/v1/chat/completions"), how)
-    }
-
     fn rate(&mut self) {
         let rate = 1000;
         let count = self.settings.count(6000, 200);
-        let (off_url, how) = self.log_off_gateway();
         section(&format!(
-            "Added latency at a fixed rate of {rate} req/s, OpenAI non-stream, {count} requests per path in two rounds (direct, gateway, gateway with log off [{how}])"
+            "Added latency at a fixed rate of {rate} req/s, OpenAI non-stream, {count} requests per path in two rounds (direct, gateway, the same gateway with log.enabled = false)"
         ));
         let gateway = self.gateway_call("/v1/chat/completions", openai_body());
-        let log_off = Call::new(off_url, API_KEY, openai_body());
         let direct = self.check_and_pair(&gateway, "generateContent", "Hello from the mock");
-        let paths = [&direct, &gateway, &log_off];
+        // The third path is the same gateway with its log switched off in its
+        // live config for those rounds.
+        let paths = [&direct, &gateway, &gateway];
+        let config = &self.gateway.state.config;
+        let on_config = config.load_full();
+        let off_config =
+            Arc::new(with_log_disabled(&on_config).expect("this build has the log.enabled switch"));
         // Warm every path's connection pools at the same rate.
         let warm = self.settings.count(500, 50);
-        for call in paths {
+        for call in [&direct, &gateway] {
             let _ = self
                 .client_rt
                 .block_on(fixed_rate(&self.client, call, rate, warm));
@@ -1324,6 +1304,11 @@ impl Bench {
         let mut errors = 0;
         for _ in 0..2 {
             for (i, call) in paths.iter().enumerate() {
+                config.store(if i == 2 {
+                    off_config.clone()
+                } else {
+                    on_config.clone()
+                });
                 let run = self
                     .client_rt
                     .block_on(fixed_rate(&self.client, call, rate, count / 2));
@@ -1333,6 +1318,7 @@ impl Bench {
                 slow[i].push(stalls(&run.slow));
             }
         }
+        config.store(on_config);
         let [direct_h, gateway_h, off_h] = &histograms;
         println!(
             "  rate achieved: direct {:.0}, gateway {:.0}, gateway log off {:.0} req/s; errors: {errors}",
@@ -1929,7 +1915,7 @@ fn main() {
     let (mock_addr, mock) = mock_rt.block_on(start_mock());
     let mock_url = format!("http://{mock_addr}");
     let gateway_rt = runtime("rt-gateway");
-    let gateway = gateway_rt.block_on(InProcess::start(bench_config(&mock_url), false));
+    let gateway = gateway_rt.block_on(InProcess::start(bench_config(&mock_url)));
     let client_rt = runtime("rt-client");
     let mut bench = Bench {
         settings,
@@ -1940,7 +1926,6 @@ fn main() {
         client_rt,
         client: http_client(),
         report: Report::default(),
-        log_off: None,
     };
     let sections: [(&str, Section); 9] = [
         ("latency", Bench::latency),
@@ -1969,12 +1954,8 @@ fn main() {
     let Bench {
         gateway,
         gateway_rt,
-        log_off,
         ..
     } = bench;
     gateway_rt.block_on(gateway.stop());
-    if let Some((log_off, _)) = log_off {
-        gateway_rt.block_on(log_off.stop());
-    }
     drop(mock_rt);
 }
