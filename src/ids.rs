@@ -1,4 +1,5 @@
-//! Random identifiers for responses and upstream prompts.
+//! Random identifiers: request ids, response ids (`chatcmpl-…`, `msg_…`) and
+//! upstream prompt ids.
 
 /// 96 random bits as 24 lowercase hex digits: one `format!`, one allocation
 /// (this runs two or three times per request).

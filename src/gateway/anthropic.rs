@@ -31,7 +31,7 @@ pub async fn messages(
 ) -> Result<Response, Failed> {
     let gemini_request =
         gemini_request_from_anthropic(&request).map_err(|e| fail(GatewayError::from(e)))?;
-    let id = format!("msg_{}", super::request_id());
+    let id = format!("msg_{}", crate::ids::random_hex_id());
     let reply = if request.stream {
         Reply::Stream(AnthropicEventEncoder::new(id, request.model.clone()))
     } else {

@@ -221,11 +221,6 @@ async fn not_found(request: Request) -> Response {
     .into_response()
 }
 
-/// A random id for responses (`chatcmpl-…`).
-pub fn request_id() -> String {
-    crate::ids::random_hex_id()
-}
-
 /// Binds the gateway's listener, with an error that says what to do when the
 /// port is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {

@@ -33,7 +33,7 @@ pub async fn chat_completions(
 ) -> Result<Response, Failed> {
     let gemini_request = gemini_request_from_openai(&request)
         .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
-    let id = format!("chatcmpl-{}", super::request_id());
+    let id = format!("chatcmpl-{}", crate::ids::random_hex_id());
     let created = now_unix();
     let model = request.model.clone();
     let reply = if request.stream {
@@ -76,7 +76,7 @@ pub async fn completions(
 ) -> Result<Response, Failed> {
     let gemini_request = gemini_request_from_completions(&request)
         .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
-    let id = format!("cmpl-{}", super::request_id());
+    let id = format!("cmpl-{}", crate::ids::random_hex_id());
     let created = now_unix();
     let reply = if request.stream {
         let include_usage = request
@@ -183,7 +183,7 @@ pub async fn responses(
 ) -> Result<Response, Failed> {
     let gemini_request = gemini_request_from_responses(&request)
         .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
-    let id = format!("resp_{}", super::request_id());
+    let id = format!("resp_{}", crate::ids::random_hex_id());
     let created = now_unix();
     let reply = if request.stream {
         Reply::Stream(

@@ -52,7 +52,7 @@ impl RequestContext {
 
     fn new(client: Option<String>, body: Option<Bytes>) -> Self {
         Self {
-            request_id: format!("req_{}", super::request_id()),
+            request_id: format!("req_{}", crate::ids::random_hex_id()),
             at_ms: chrono::Utc::now().timestamp_millis(),
             started: std::time::Instant::now(),
             client,
