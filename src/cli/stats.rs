@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::bail;
-use serde::Serialize;
 
 use crate::config::Paths;
 use crate::store::{LoggedRequest, Store, UsageRow, now_unix};
@@ -67,31 +66,14 @@ pub fn parse_since(text: &str) -> anyhow::Result<i64> {
     Ok(number.saturating_mul(scale))
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
-pub struct Totals {
-    pub requests: u64,
-    pub errors: u64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    pub latency_ms_sum: u64,
-}
+pub use crate::store::UsageTotals as Totals;
 
-impl Totals {
-    fn add(&mut self, row: &UsageRow) {
-        self.requests += row.requests;
-        self.errors += row.errors;
-        self.input_tokens += row.input_tokens;
-        self.output_tokens += row.output_tokens;
-        self.cached_tokens += row.cached_tokens;
-        self.reasoning_tokens += row.reasoning_tokens;
-        self.latency_ms_sum += row.latency_ms_sum;
-    }
-
-    fn mean_latency_ms(&self) -> u64 {
-        self.latency_ms_sum.checked_div(self.requests).unwrap_or(0)
-    }
+/// Mean latency in whole milliseconds (0 without requests).
+fn mean_latency_ms(totals: &Totals) -> u64 {
+    totals
+        .latency_ms_sum
+        .checked_div(totals.requests)
+        .unwrap_or(0)
 }
 
 /// Totals per group, and over everything.
@@ -109,8 +91,8 @@ pub fn group(rows: &[UsageRow], by: GroupBy) -> (BTreeMap<String, Totals>, Total
         } else {
             key.clone()
         };
-        groups.entry(key).or_default().add(row);
-        all.add(row);
+        *groups.entry(key).or_default() += row.totals();
+        all += row.totals();
     }
     (groups, all)
 }
@@ -147,7 +129,7 @@ pub fn stats(paths: &Paths, args: StatsArgs) -> anyhow::Result<()> {
             t.output_tokens.to_string(),
             t.cached_tokens.to_string(),
             t.reasoning_tokens.to_string(),
-            format!("{} ms", t.mean_latency_ms()),
+            format!("{} ms", mean_latency_ms(t)),
         ]
     };
     let mut table: Vec<[String; 8]> = groups.iter().map(|(name, t)| row(name, t)).collect();
@@ -282,7 +264,7 @@ mod tests {
         assert_eq!(groups["a"].requests, 7);
         assert_eq!(groups["b"].input_tokens, 30);
         assert_eq!(all.requests, 10);
-        assert_eq!(all.mean_latency_ms(), 100);
+        assert_eq!(mean_latency_ms(&all), 100);
         let (groups, _) = group(&rows, GroupBy::Account);
         assert_eq!(groups["y"].requests, 5);
     }

@@ -37,6 +37,77 @@ pub struct UsageRow {
     pub latency_ms_sum: u64,
 }
 
+impl UsageRow {
+    /// The row's counters.
+    pub fn totals(&self) -> UsageTotals {
+        UsageTotals {
+            requests: self.requests,
+            errors: self.errors,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cached_tokens: self.cached_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+            latency_ms_sum: self.latency_ms_sum,
+        }
+    }
+}
+
+/// Sums over requests or roll-up rows: what `switchyard stats`, the Token
+/// Stats page and the log writer's per-batch roll-ups add up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UsageTotals {
+    pub requests: u64,
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub latency_ms_sum: u64,
+}
+
+impl std::ops::AddAssign for UsageTotals {
+    fn add_assign(&mut self, other: Self) {
+        self.requests = self.requests.saturating_add(other.requests);
+        self.errors = self.errors.saturating_add(other.errors);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
+        self.latency_ms_sum = self.latency_ms_sum.saturating_add(other.latency_ms_sum);
+    }
+}
+
+impl UsageTotals {
+    /// One request's share.
+    pub fn of(record: &RequestRecord) -> Self {
+        Self {
+            requests: 1,
+            errors: u64::from(record.status >= 400),
+            input_tokens: record.input_tokens,
+            output_tokens: record.output_tokens,
+            cached_tokens: record.cached_tokens,
+            reasoning_tokens: record.reasoning_tokens,
+            latency_ms_sum: record.latency_ms,
+        }
+    }
+
+    /// Input plus output (cached tokens are part of the input, reasoning
+    /// tokens part of the output).
+    pub fn tokens(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+
+    /// Failed requests as a percentage; `None` without requests.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.errors as f64 * 100.0 / self.requests as f64)
+    }
+
+    /// `latency_ms_sum / requests`; `None` without requests.
+    pub fn mean_latency_ms(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.latency_ms_sum as f64 / self.requests as f64)
+    }
+}
+
 /// A request to write, with its bodies when `log.store_bodies` is on.
 #[derive(Debug, Clone, Default)]
 pub struct LogEntry {
@@ -77,8 +148,7 @@ impl Store {
                        cached_tokens = cached_tokens + ?9, reasoning_tokens = reasoning_tokens + ?10,
                        latency_ms_sum = latency_ms_sum + ?11",
                 )?;
-                // requests, errors, input, output, cached, reasoning, latency sum
-                let mut groups: std::collections::HashMap<(i64, &str, &str, &str), [i64; 7]> =
+                let mut groups: std::collections::HashMap<(i64, &str, &str, &str), UsageTotals> =
                     std::collections::HashMap::new();
                 for entry in entries {
                     let r = &entry.record;
@@ -111,21 +181,23 @@ impl Store {
                         r.upstream_model.as_str(),
                         r.protocol.as_str(),
                     );
-                    let sums = groups.entry(key).or_default();
-                    sums[0] += 1;
-                    sums[1] += i64::from(r.status >= 400);
-                    sums[2] += to_i64(r.input_tokens);
-                    sums[3] += to_i64(r.output_tokens);
-                    sums[4] += to_i64(r.cached_tokens);
-                    sums[5] += to_i64(r.reasoning_tokens);
-                    sums[6] += to_i64(r.latency_ms);
+                    *groups.entry(key).or_default() += UsageTotals::of(r);
                 }
                 // One upsert per (hour, account, model, protocol) in the
                 // batch, not one per row: a busy batch is mostly one group.
                 for ((hour, account, model, protocol), sums) in groups {
                     roll_up.execute(params![
-                        hour, account, model, protocol, sums[0], sums[1], sums[2], sums[3],
-                        sums[4], sums[5], sums[6],
+                        hour,
+                        account,
+                        model,
+                        protocol,
+                        to_i64(sums.requests),
+                        to_i64(sums.errors),
+                        to_i64(sums.input_tokens),
+                        to_i64(sums.output_tokens),
+                        to_i64(sums.cached_tokens),
+                        to_i64(sums.reasoning_tokens),
+                        to_i64(sums.latency_ms_sum),
                     ])?;
                 }
             }

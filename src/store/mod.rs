@@ -18,7 +18,7 @@ use rusqlite::Connection;
 
 pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upserted};
 pub use limits::{LimitKind, LimitRecord};
-pub use log::{LogEntry, LoggedRequest, UsageRow};
+pub use log::{LogEntry, LoggedRequest, UsageRow, UsageTotals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -124,46 +124,7 @@ impl StatsGrouping {
 }
 
 /// Sums over some buckets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub requests: u64,
-    pub errors: u64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    pub latency_ms_sum: u64,
-}
-
-impl Totals {
-    pub fn add(&mut self, bucket: &UsageBucket) {
-        self.requests = self.requests.saturating_add(bucket.requests);
-        self.errors = self.errors.saturating_add(bucket.errors);
-        self.input_tokens = self.input_tokens.saturating_add(bucket.input_tokens);
-        self.output_tokens = self.output_tokens.saturating_add(bucket.output_tokens);
-        self.cached_tokens = self.cached_tokens.saturating_add(bucket.cached_tokens);
-        self.reasoning_tokens = self
-            .reasoning_tokens
-            .saturating_add(bucket.reasoning_tokens);
-        self.latency_ms_sum = self.latency_ms_sum.saturating_add(bucket.latency_ms_sum);
-    }
-
-    /// Input plus output (cached tokens are part of the input, reasoning
-    /// tokens part of the output).
-    pub fn tokens(&self) -> u64 {
-        self.input_tokens.saturating_add(self.output_tokens)
-    }
-
-    /// Failed requests as a percentage; `None` without requests.
-    pub fn error_rate(&self) -> Option<f64> {
-        (self.requests > 0).then(|| self.errors as f64 * 100.0 / self.requests as f64)
-    }
-
-    /// `latency_ms_sum / requests`; `None` without requests.
-    pub fn mean_latency_ms(&self) -> Option<f64> {
-        (self.requests > 0).then(|| self.latency_ms_sum as f64 / self.requests as f64)
-    }
-}
+pub use crate::store::UsageTotals as Totals;
 
 /// The buckets from `since` on.
 pub fn in_range(usage: &[UsageBucket], since: i64) -> impl Iterator<Item = &UsageBucket> {
@@ -173,7 +134,7 @@ pub fn in_range(usage: &[UsageBucket], since: i64) -> impl Iterator<Item = &Usag
 /// Everything from `since` on.
 pub fn totals(usage: &[UsageBucket], since: i64) -> Totals {
     let mut totals = Totals::default();
-    in_range(usage, since).for_each(|bucket| totals.add(bucket));
+    in_range(usage, since).for_each(|bucket| totals += bucket.totals());
     totals
 }
 
@@ -189,7 +150,7 @@ pub struct GroupTotals {
 pub fn by_group(usage: &[UsageBucket], since: i64, grouping: StatsGrouping) -> Vec<GroupTotals> {
     let mut groups: HashMap<&str, Totals> = HashMap::new();
     for bucket in in_range(usage, since) {
-        groups.entry(grouping.key(bucket)).or_default().add(bucket);
+        *groups.entry(grouping.key(bucket)).or_default() += bucket.totals();
     }
     let mut groups: Vec<GroupTotals> = groups
         .into_iter()
@@ -269,18 +230,13 @@ pub fn series(
         let Some(i) = index(usage_bucket.hour).filter(|i| *i < count) else {
             continue;
         };
-        totals[i].add(usage_bucket);
+        totals[i] += usage_bucket.totals();
         let key = grouping.key(usage_bucket);
         let group = shown
             .iter()
             .position(|name| *name == key)
             .unwrap_or(groups.len() - 1);
-        groups[group].1[i] += Totals {
-            input_tokens: usage_bucket.input_tokens,
-            output_tokens: usage_bucket.output_tokens,
-            ..Totals::default()
-        }
-        .tokens();
+        groups[group].1[i] += usage_bucket.totals().tokens();
     }
     Series {
         starts: (0..count).map(|i| first + i as i64 * width).collect(),
