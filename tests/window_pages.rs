@@ -63,7 +63,7 @@ fn recent() -> Vec<RequestView> {
         RequestView {
             route: "messages".to_owned(),
             account: "bob@example.com".to_owned(),
-            error: Some(QUOTA_ERROR.to_owned()),
+            error_message: Some(QUOTA_ERROR.to_owned()),
             ..request(5, "anthropic", "claude-sonnet-4-5", "gemini-2.5-pro", 429)
         },
         RequestView {
@@ -72,7 +72,7 @@ fn recent() -> Vec<RequestView> {
             ttfb_ms: Some(210),
             cached_tokens: 300,
             reasoning_tokens: 17,
-            error: Some(SERVER_ERROR.to_owned()),
+            error_message: Some(SERVER_ERROR.to_owned()),
             client: Some("192.168.1.7".to_owned()),
             ..request(9, "gemini", "gemini-2.5-flash", "gemini-2.5-flash", 500)
         },

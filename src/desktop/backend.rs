@@ -211,28 +211,7 @@ impl Backend {
                     .then(|| format!("http://<this machine's address>:{port}")),
             },
             accounts,
-            recent: recent
-                .into_iter()
-                .map(|r| RequestView {
-                    request_id: r.request_id,
-                    at_ms: r.at_ms,
-                    protocol: r.protocol,
-                    route: r.route,
-                    model: r.model,
-                    upstream_model: r.upstream_model,
-                    account: r.account,
-                    status: r.status,
-                    latency_ms: r.latency_ms,
-                    ttfb_ms: r.ttfb_ms,
-                    stream: r.stream,
-                    input_tokens: r.input_tokens,
-                    output_tokens: r.output_tokens,
-                    cached_tokens: r.cached_tokens,
-                    reasoning_tokens: r.reasoning_tokens,
-                    error: r.error_message,
-                    client: r.client,
-                })
-                .collect(),
+            recent,
             today,
             paths: PathsView {
                 config_file: self.paths.config_file.clone(),
@@ -610,7 +589,7 @@ pub fn export_requests(
                         r.output_tokens.to_string(),
                         r.cached_tokens.to_string(),
                         r.reasoning_tokens.to_string(),
-                        r.error.clone().unwrap_or_default(),
+                        r.error_message.clone().unwrap_or_default(),
                         r.client.clone().unwrap_or_default(),
                     ])
                     .map_err(|e| e.to_string())?;
@@ -625,7 +604,7 @@ pub fn export_requests(
                     "account": r.account, "status": r.status, "latency_ms": r.latency_ms,
                     "ttfb_ms": r.ttfb_ms, "stream": r.stream, "input_tokens": r.input_tokens,
                     "output_tokens": r.output_tokens, "cached_tokens": r.cached_tokens,
-                    "reasoning_tokens": r.reasoning_tokens, "error": r.error, "client": r.client,
+                    "reasoning_tokens": r.reasoning_tokens, "error": r.error_message, "client": r.client,
                 });
                 out.extend_from_slice(line.to_string().as_bytes());
                 out.push(b'\n');

@@ -73,31 +73,9 @@ pub struct QuotaView {
     pub resets_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RequestView {
-    pub request_id: String,
-    /// Unix milliseconds.
-    pub at_ms: i64,
-    pub protocol: String,
-    /// `chat.completions`, `messages`, …
-    pub route: String,
-    pub model: String,
-    pub upstream_model: String,
-    pub account: String,
-    pub status: u16,
-    pub latency_ms: u64,
-    /// Time to the first byte of a stream.
-    pub ttfb_ms: Option<u64>,
-    pub stream: bool,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    /// What went wrong, for failed requests.
-    pub error: Option<String>,
-    /// The client's address when it was not this machine.
-    pub client: Option<String>,
-}
+/// One request in the live list: the gateway's own record (its
+/// `error_message` is what the Monitor shows as the error).
+pub use crate::gateway::recent::RequestRecord as RequestView;
 
 /// One hour of one (account, model, protocol)'s traffic: the store's roll-up row.
 pub use crate::store::UsageRow as UsageBucket;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const RECENT_CAPACITY: usize = 500;
 
 /// One finished (or failed) request.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RequestRecord {
     pub request_id: String,

@@ -85,7 +85,7 @@ fn mentions(request: &RequestView, needle: &str) -> bool {
         request.model.as_str(),
         request.upstream_model.as_str(),
         request.account.as_str(),
-        request.error.as_deref().unwrap_or(""),
+        request.error_message.as_deref().unwrap_or(""),
     ]
     .iter()
     .any(|field| field.to_lowercase().contains(needle))
@@ -487,7 +487,7 @@ fn detail_rows_ui(ui: &mut egui::Ui, request: &RequestView) {
         request.client.as_deref().unwrap_or("this computer"),
     );
     ui.label("Error");
-    match &request.error {
+    match &request.error_message {
         Some(error) => {
             ui.add(
                 egui::Label::new(egui::RichText::new(error).color(ui.visuals().error_fg_color))
@@ -643,7 +643,7 @@ mod tests {
     #[test]
     fn text_matches_request_id_and_error() {
         let mut rows = vec![request(1, "gpt-4o", 200), request(2, "gpt-4o", 503)];
-        rows[1].error = Some("Upstream overloaded (RESOURCE_EXHAUSTED)".to_owned());
+        rows[1].error_message = Some("Upstream overloaded (RESOURCE_EXHAUSTED)".to_owned());
         assert_eq!(at_ms(visible_rows(&rows, &text("resource_exhausted"))), [2]);
         assert_eq!(at_ms(visible_rows(&rows, &text(" req-1 "))), [1]);
         assert_eq!(at_ms(visible_rows(&rows, &text("503"))), [2]);
