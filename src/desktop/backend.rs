@@ -16,7 +16,7 @@ use super::model::{
     Snapshot, TodayView,
 };
 use crate::accounts::login::LoginFlow;
-use crate::accounts::{self, transfer};
+use crate::accounts::{self, AddAccountError, AddedAccount, transfer};
 use crate::config::{Config, Paths};
 use crate::secret::Secret;
 use crate::store::{Store, now_unix};
@@ -84,6 +84,21 @@ impl Backend {
                 _ = ticker.tick() => {}
             }
             self.publish(&ctx).await;
+        }
+    }
+
+    /// Says what adding or signing in an account did.
+    fn say_added(&self, result: Result<AddedAccount, AddAccountError>) {
+        match result {
+            Ok(added) => self.say(
+                false,
+                format!(
+                    "{} {}",
+                    if added.created { "added" } else { "updated" },
+                    added.email
+                ),
+            ),
+            Err(error) => self.say(true, error.to_string()),
         }
     }
 
@@ -330,26 +345,17 @@ impl Backend {
                     Err(error) => return self.say(true, error),
                 };
                 let token = token.trim().to_owned();
-                match accounts::add_with_refresh_token(
-                    &self.google,
-                    &config,
-                    &self.store,
-                    Secret::new(token),
-                    None,
-                    None,
+                self.say_added(
+                    accounts::add_with_refresh_token(
+                        &self.google,
+                        &config,
+                        &self.store,
+                        Secret::new(token),
+                        None,
+                        None,
+                    )
+                    .await,
                 )
-                .await
-                {
-                    Ok(added) => self.say(
-                        false,
-                        format!(
-                            "{} {}",
-                            if added.created { "added" } else { "updated" },
-                            added.email
-                        ),
-                    ),
-                    Err(error) => self.say(true, error.to_string()),
-                }
             }
             Command::ImportFile(path) => self.import(path).await,
             Command::ExportFile(path) => {
@@ -448,20 +454,10 @@ impl Backend {
             Ok(config) => config,
             Err(error) => return self.say(true, error),
         };
-        match flow
-            .finish(&self.google, &config, &self.store, &code, None)
-            .await
-        {
-            Ok(added) => self.say(
-                false,
-                format!(
-                    "{} {}",
-                    if added.created { "added" } else { "updated" },
-                    added.email
-                ),
-            ),
-            Err(error) => self.say(true, error.to_string()),
-        }
+        self.say_added(
+            flow.finish(&self.google, &config, &self.store, &code, None)
+                .await,
+        )
     }
 
     async fn import(&self, path: PathBuf) {
