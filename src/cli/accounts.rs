@@ -247,7 +247,7 @@ async fn login(
         login::LOGIN_TIMEOUT.as_secs() / 60
     );
     let _ = std::io::stdout().flush();
-    if !no_browser && has_display() && open::that_detached(&flow.url).is_err() {
+    if !no_browser && crate::desktop::has_display() && open::that_detached(&flow.url).is_err() {
         eprintln!("(could not open a browser; open the address yourself)");
     }
     let (paste_tx, mut pasted) = tokio::sync::mpsc::channel::<String>(1);
@@ -276,17 +276,6 @@ async fn login(
         added.models
     );
     Ok(())
-}
-
-/// Whether a browser can be opened here.
-fn has_display() -> bool {
-    if cfg!(target_os = "linux") {
-        ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
-    } else {
-        true
-    }
 }
 
 async fn refresh(
