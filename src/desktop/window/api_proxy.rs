@@ -52,9 +52,14 @@ fn gateway_settings_ui(ui: &mut egui::Ui, snapshot: &Snapshot, commands: &mut Ve
         .num_columns(2)
         .spacing([16.0, 6.0])
         .show(ui, |ui| {
-            if let Some(port) = config_number(ui, "Port", gateway.port, 0..=u16::MAX) {
-                set_config(commands, "gateway.port", port);
-            }
+            config_number(
+                ui,
+                commands,
+                "Port",
+                "gateway.port",
+                gateway.port,
+                0..=u16::MAX,
+            );
             ui.end_row();
             if let Some(mode) = labelled_combo(ui, "Auth mode", gateway.auth_mode, &AUTH_MODES) {
                 set_config(

@@ -55,14 +55,14 @@ pub fn settings_ui(
     egui::Grid::new("notification_settings")
         .num_columns(2)
         .show(ui, |ui| {
-            if let Some(percent) = config_number(
+            config_number(
                 ui,
+                commands,
                 "Warn when a quota falls below (%)",
+                "notifications.quota_warning_percent",
                 config.notifications.quota_warning_percent,
                 0..=100,
-            ) {
-                set_config(commands, "notifications.quota_warning_percent", percent);
-            }
+            );
             ui.end_row();
         });
 
@@ -94,23 +94,23 @@ pub fn settings_ui(
         .num_columns(2)
         .spacing([16.0, 4.0])
         .show(ui, |ui| {
-            if let Some(days) = config_number(
+            config_number(
                 ui,
+                commands,
                 "Keep the request log (days)",
+                "log.retention_days",
                 config.log.retention_days,
                 1..=3650,
-            ) {
-                set_config(commands, "log.retention_days", days);
-            }
+            );
             ui.end_row();
-            if let Some(megabytes) = config_number(
+            config_number(
                 ui,
+                commands,
                 "Largest request log (MB)",
+                "log.max_mb",
                 config.log.max_mb,
                 1..=1_000_000,
-            ) {
-                set_config(commands, "log.max_mb", megabytes);
-            }
+            );
             ui.end_row();
         });
 

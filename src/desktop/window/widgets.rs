@@ -53,17 +53,18 @@ pub(super) fn labelled_secret_field(
     .labelled_by(label_response.id)
 }
 
-/// A label and a number field for a config value. The new value is returned
-/// once, when the user is done with it (drag released or field left), so a
-/// drag does not send a command per pixel.
+/// A label and a number field for the config value `key`. The new value is
+/// set once, when the user is done with it (drag released or field left), so
+/// a drag does not send a command per pixel.
 pub(super) fn config_number<T>(
     ui: &mut egui::Ui,
+    commands: &mut Vec<Command>,
     label: &str,
+    key: &str,
     current: T,
     range: std::ops::RangeInclusive<T>,
-) -> Option<T>
-where
-    T: Numeric + Send + Sync + 'static,
+) where
+    T: Numeric + Send + Sync + ToString + 'static,
 {
     let draft_id = ui.make_persistent_id(("number draft", label));
     let label_response = ui.label(label);
@@ -75,10 +76,12 @@ where
         .labelled_by(label_response.id);
     if response.dragged() || response.has_focus() {
         ui.data_mut(|data| data.insert_temp(draft_id, value));
-        return None;
+        return;
     }
     ui.data_mut(|data| data.remove::<T>(draft_id));
-    (value != current).then_some(value)
+    if value != current {
+        set_config(commands, key, value);
+    }
 }
 
 /// A combo box named by the label before it; returns the option picked this frame.
