@@ -205,20 +205,36 @@ async fn write_log(
         };
         let Some(first) = first else { break };
         batch.push(first);
-        let deadline = tokio::time::Instant::now() + LOG_FLUSH;
-        // Takes whatever has queued up at once (one wake-up and one timer
-        // for many entries under load, not one per entry).
-        while batch.len() < LOG_BATCH {
-            let room = LOG_BATCH - batch.len();
-            match tokio::time::timeout_at(deadline, entries.recv_many(&mut batch, room)).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+        take_queued(&mut entries, &mut batch);
+        if batch.len() < LOG_BATCH && !state.shutdown.is_cancelled() {
+            // Let the batch gather while the writer sleeps: the senders do
+            // not wake it, so under load this is one wake-up per batch, not
+            // one per request. With a backlog of a full batch or more, the
+            // next one is written at once.
+            tokio::select! {
+                () = tokio::time::sleep(LOG_FLUSH) => {}
+                () = state.shutdown.cancelled() => {}
             }
+            take_queued(&mut entries, &mut batch);
         }
         let written = std::mem::take(&mut batch);
         let count = written.len();
         if let Err(error) = state.store.run(move |s| s.write_log(&written)).await {
             tracing::error!(%error, count, "cannot write to the request log");
+        }
+    }
+}
+
+/// Moves what is already queued into `batch`, up to a full batch, without
+/// waiting.
+fn take_queued(
+    entries: &mut tokio::sync::mpsc::Receiver<crate::store::LogEntry>,
+    batch: &mut Vec<crate::store::LogEntry>,
+) {
+    while batch.len() < LOG_BATCH {
+        match entries.try_recv() {
+            Ok(entry) => batch.push(entry),
+            Err(_) => break,
         }
     }
 }
