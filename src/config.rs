@@ -20,6 +20,20 @@ pub const DB_FILE_NAME: &str = "switchyard.db";
 /// published in the open-source Gemini CLI.
 pub const DEFAULT_OAUTH_CLIENT: &str = "gemini-cli";
 
+/// The built-in profile for personal Google accounts: the Antigravity IDE's
+/// client. Using it from a third-party program risks a suspension
+/// (`google.antigravity_risk_accepted`).
+pub const ANTIGRAVITY_CLIENT: &str = "antigravity";
+
+/// The Antigravity IDE's OAuth client id (an installed-app client, published in
+/// many open-source tools). Any profile with this id needs the user's consent.
+pub const ANTIGRAVITY_CLIENT_ID: &str =
+    "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com";
+
+/// `ideType` of the Antigravity client; requests from such a profile carry its
+/// envelope fields and `Client-Metadata` header.
+pub const ANTIGRAVITY_IDE_TYPE: &str = "ANTIGRAVITY";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -152,7 +166,17 @@ impl GatewayConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct GoogleConfig {
     pub oauth_client: String,
+    /// The host of the `gemini-cli` profile (Code Assist Standard/Enterprise).
     pub code_assist_url: String,
+    /// The user accepted that Google may suspend accounts used through the
+    /// Antigravity client by a third-party program. Without it Switchyard
+    /// never adds or uses an account on that client.
+    pub antigravity_risk_accepted: bool,
+    /// Hosts of the `antigravity` profile, tried in order (daily, then prod).
+    pub antigravity_urls: Vec<String>,
+    /// `<version>` in the Antigravity User-Agent (`antigravity/<version> <os>/<arch>`);
+    /// Google refuses newer models to versions below 2.9.0.
+    pub antigravity_version: String,
     pub oauth_auth_url: String,
     pub oauth_token_url: String,
     pub userinfo_url: String,
@@ -164,6 +188,12 @@ impl Default for GoogleConfig {
         Self {
             oauth_client: DEFAULT_OAUTH_CLIENT.to_owned(),
             code_assist_url: "https://cloudcode-pa.googleapis.com".to_owned(),
+            antigravity_risk_accepted: false,
+            antigravity_urls: vec![
+                "https://daily-cloudcode-pa.googleapis.com".to_owned(),
+                "https://cloudcode-pa.googleapis.com".to_owned(),
+            ],
+            antigravity_version: "2.9.1".to_owned(),
             oauth_auth_url: "https://accounts.google.com/o/oauth2/v2/auth".to_owned(),
             oauth_token_url: "https://oauth2.googleapis.com/token".to_owned(),
             userinfo_url: "https://www.googleapis.com/oauth2/v2/userinfo".to_owned(),
@@ -173,16 +203,51 @@ impl Default for GoogleConfig {
 }
 
 impl GoogleConfig {
-    /// The profile named `name`: one from `[[google.oauth_clients]]`, or the built-in one.
+    /// The profile named `name`: one from `[[google.oauth_clients]]`, or a
+    /// built-in one (`gemini-cli`, `antigravity`).
     pub fn oauth_profile(&self, name: &str) -> Option<&OAuthClientProfile> {
         // Looked up on every upstream attempt: borrowed, and the built-in
-        // profile is built once.
+        // profiles are built once.
         static GEMINI_CLI: std::sync::LazyLock<OAuthClientProfile> =
             std::sync::LazyLock::new(OAuthClientProfile::gemini_cli);
+        static ANTIGRAVITY: std::sync::LazyLock<OAuthClientProfile> =
+            std::sync::LazyLock::new(OAuthClientProfile::antigravity);
         self.oauth_clients
             .iter()
             .find(|p| p.name == name)
-            .or_else(|| (name == DEFAULT_OAUTH_CLIENT).then(|| &*GEMINI_CLI))
+            .or_else(|| match name {
+                DEFAULT_OAUTH_CLIENT => Some(&*GEMINI_CLI),
+                ANTIGRAVITY_CLIENT => Some(&*ANTIGRAVITY),
+                _ => None,
+            })
+    }
+
+    /// The hosts a profile's Code Assist calls go to, in the order to try
+    /// them: the profile's own `urls`, else `antigravity_urls` for an
+    /// Antigravity profile, else `code_assist_url`.
+    pub fn hosts<'a>(&'a self, profile: &'a OAuthClientProfile) -> Vec<&'a str> {
+        let urls: &[String] = if !profile.urls.is_empty() {
+            &profile.urls
+        } else if profile.is_antigravity() {
+            &self.antigravity_urls
+        } else {
+            std::slice::from_ref(&self.code_assist_url)
+        };
+        urls.iter().map(|u| u.trim_end_matches('/')).collect()
+    }
+
+    /// The `User-Agent` a profile sends for `model`.
+    pub fn user_agent(&self, profile: &OAuthClientProfile, model: &str) -> String {
+        profile
+            .user_agent
+            .replace("{model}", model)
+            .replace("{version}", &self.antigravity_version)
+    }
+
+    /// Whether accounts on `profile` may be added and used: a profile with the
+    /// Antigravity client id only once the user accepted the risk.
+    pub fn profile_allowed(&self, profile: &OAuthClientProfile) -> bool {
+        !profile.needs_consent() || self.antigravity_risk_accepted
     }
 }
 
@@ -195,7 +260,8 @@ pub struct OAuthClientProfile {
     pub client_secret: String,
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
-    /// `User-Agent` sent to Code Assist; `{model}` is replaced by the model id.
+    /// `User-Agent` sent to Code Assist; `{model}` is replaced by the model
+    /// id, `{version}` by `google.antigravity_version`.
     #[serde(default = "default_user_agent")]
     pub user_agent: String,
     /// `metadata.ideType` sent to `loadCodeAssist` / `onboardUser`.
@@ -204,6 +270,11 @@ pub struct OAuthClientProfile {
     /// Whether the browser sign-in may use PKCE with this client.
     #[serde(default)]
     pub pkce: bool,
+    /// Code Assist hosts for this profile, in order; empty: the built-in
+    /// choice (`antigravity_urls` for an Antigravity profile, else
+    /// `code_assist_url`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
 }
 
 impl fmt::Debug for OAuthClientProfile {
@@ -243,6 +314,20 @@ fn default_ide_type() -> String {
     "IDE_UNSPECIFIED".to_owned()
 }
 
+/// `antigravity/{version} <os>/<arch>`, as the Antigravity IDE names itself.
+fn antigravity_user_agent() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("antigravity/{{version}} {os}/{arch}")
+}
+
 impl OAuthClientProfile {
     /// The public installed-app client of Google's open-source Gemini CLI.
     /// Google documents that an installed app's client secret is not secret.
@@ -256,11 +341,42 @@ impl OAuthClientProfile {
             user_agent: default_user_agent(),
             ide_type: default_ide_type(),
             pkce: false,
+            urls: Vec::new(),
         }
     }
 
-    pub fn user_agent_for(&self, model: &str) -> String {
-        self.user_agent.replace("{model}", model)
+    /// The Antigravity IDE's client, the one Google serves personal accounts
+    /// through since 2026-06-18. Its use by third-party programs can get an
+    /// account suspended: only with `google.antigravity_risk_accepted`.
+    pub fn antigravity() -> Self {
+        let mut scopes = default_scopes();
+        scopes.extend(
+            [
+                "https://www.googleapis.com/auth/cclog",
+                "https://www.googleapis.com/auth/experimentsandconfigs",
+            ]
+            .map(str::to_owned),
+        );
+        Self {
+            name: ANTIGRAVITY_CLIENT.to_owned(),
+            client_id: ANTIGRAVITY_CLIENT_ID.to_owned(),
+            client_secret: "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".to_owned(),
+            scopes,
+            user_agent: antigravity_user_agent(),
+            ide_type: ANTIGRAVITY_IDE_TYPE.to_owned(),
+            pkce: false,
+            urls: Vec::new(),
+        }
+    }
+
+    /// Whether requests carry the Antigravity envelope and headers.
+    pub fn is_antigravity(&self) -> bool {
+        self.ide_type == ANTIGRAVITY_IDE_TYPE || self.client_id == ANTIGRAVITY_CLIENT_ID
+    }
+
+    /// Whether this profile may be used only with the user's consent.
+    pub fn needs_consent(&self) -> bool {
+        self.client_id == ANTIGRAVITY_CLIENT_ID
     }
 }
 
@@ -469,6 +585,37 @@ impl Config {
                 Err(e) => return Err(invalid(key, format!("`{value}` is not a URL: {e}"))),
             }
         }
+        if self.google.antigravity_urls.is_empty() {
+            return Err(invalid(
+                "google.antigravity_urls",
+                "needs at least one URL".to_owned(),
+            ));
+        }
+        let profile_urls = self
+            .google
+            .oauth_clients
+            .iter()
+            .flat_map(|p| p.urls.iter().map(|u| ("google.oauth_clients.urls", u)));
+        for (key, value) in self
+            .google
+            .antigravity_urls
+            .iter()
+            .map(|u| ("google.antigravity_urls", u))
+            .chain(profile_urls)
+        {
+            match url::Url::parse(value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                Ok(_) => return Err(invalid(key, format!("`{value}` is not an http(s) URL"))),
+                Err(e) => return Err(invalid(key, format!("`{value}` is not a URL: {e}"))),
+            }
+        }
+        let version = &self.google.antigravity_version;
+        if version.is_empty() || version.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(invalid(
+                "google.antigravity_version",
+                "must be a version like 2.9.1".to_owned(),
+            ));
+        }
         let mut names = std::collections::HashSet::new();
         for profile in &self.google.oauth_clients {
             if profile.name.is_empty() || profile.client_id.is_empty() {
@@ -492,7 +639,7 @@ impl Config {
             return Err(invalid(
                 "google.oauth_client",
                 format!(
-                    "no OAuth client profile named `{}` (built-in: `{DEFAULT_OAUTH_CLIENT}`, or add one under [[google.oauth_clients]])",
+                    "no OAuth client profile named `{}` (built-in: `{DEFAULT_OAUTH_CLIENT}`, `{ANTIGRAVITY_CLIENT}`, or add one under [[google.oauth_clients]])",
                     self.google.oauth_client
                 ),
             ));
@@ -717,8 +864,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Reads `raw` as the same kind of value as `like`.
+/// Reads `raw` as the same kind of value as `like`. A list of strings may be
+/// given as a TOML array or comma-separated (`a,b`).
 fn parse_value(raw: &str, like: &toml::Value) -> Result<toml::Value, String> {
+    if let toml::Value::Array(items) = like
+        && items.iter().all(toml::Value::is_str)
+        && !raw.trim_start().starts_with('[')
+    {
+        let items = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| toml::Value::String(item.to_owned()))
+            .collect();
+        return Ok(toml::Value::Array(items));
+    }
     if let toml::Value::String(_) = like {
         let trimmed = raw.trim();
         let unquoted = trimmed
@@ -948,5 +1108,81 @@ mod tests {
         assert_eq!(p.scopes.len(), 3);
         assert!(c.google.oauth_profile("gemini-cli").is_some());
         assert!(!format!("{p:?}").contains("client_secret"));
+    }
+
+    #[test]
+    fn the_antigravity_profile_has_its_hosts_agent_and_needs_consent() {
+        let mut google = GoogleConfig::default();
+        let antigravity = google.oauth_profile(ANTIGRAVITY_CLIENT).unwrap().clone();
+        let cli = google.oauth_profile(DEFAULT_OAUTH_CLIENT).unwrap().clone();
+        assert_eq!(antigravity.client_id, ANTIGRAVITY_CLIENT_ID);
+        assert!(!antigravity.pkce);
+        assert_eq!(antigravity.scopes.len(), 5);
+        assert!(antigravity.is_antigravity() && !cli.is_antigravity());
+        assert_eq!(
+            google.hosts(&antigravity),
+            [
+                "https://daily-cloudcode-pa.googleapis.com",
+                "https://cloudcode-pa.googleapis.com"
+            ]
+        );
+        assert_eq!(google.hosts(&cli), ["https://cloudcode-pa.googleapis.com"]);
+        google.antigravity_version = "3.0.2".to_owned();
+        let agent = google.user_agent(&antigravity, "gemini-3-flash");
+        assert!(agent.starts_with("antigravity/3.0.2 "), "{agent}");
+        assert!(
+            google
+                .user_agent(&cli, "gemini-2.5-pro")
+                .starts_with("GeminiCLI/0.56.0/gemini-2.5-pro ")
+        );
+        assert!(!google.profile_allowed(&antigravity));
+        assert!(google.profile_allowed(&cli));
+        google.antigravity_risk_accepted = true;
+        assert!(google.profile_allowed(&antigravity));
+    }
+
+    #[test]
+    fn a_custom_profile_with_the_antigravity_id_needs_consent_and_may_name_its_hosts() {
+        let text = "[[google.oauth_clients]]\nname = \"mine\"\nclient_id = \"1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com\"\nclient_secret = \"s\"\nurls = [\"http://127.0.0.1:9/x/\"]\n";
+        let c = Config::from_toml(text, Path::new("c.toml")).unwrap();
+        let p = c.google.oauth_profile("mine").unwrap();
+        assert!(p.needs_consent());
+        assert!(!c.google.profile_allowed(p));
+        assert_eq!(c.google.hosts(p), ["http://127.0.0.1:9/x"]);
+        let bad = "[[google.oauth_clients]]\nname = \"mine\"\nclient_id = \"x\"\nclient_secret = \"s\"\nurls = [\"ftp://x\"]\n";
+        assert!(Config::from_toml(bad, Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn antigravity_urls_are_set_from_a_list_or_an_array_and_checked() {
+        let c = Config::default();
+        let set = c
+            .with_key_set("google.antigravity_urls", "http://a.test, http://b.test")
+            .unwrap();
+        assert_eq!(
+            set.google.antigravity_urls,
+            ["http://a.test", "http://b.test"]
+        );
+        let set = c
+            .with_key_set("google.antigravity_urls", r#"["http://c.test"]"#)
+            .unwrap();
+        assert_eq!(set.google.antigravity_urls, ["http://c.test"]);
+        for bad in ["", "nope", "http://a.test, file:///x"] {
+            let error = c.with_key_set("google.antigravity_urls", bad).unwrap_err();
+            assert!(
+                error.to_string().contains("google.antigravity_urls"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(
+            c.with_key_set("google.antigravity_version", "2.9 beta")
+                .is_err()
+        );
+        assert!(
+            c.with_key_set("google.antigravity_risk_accepted", "true")
+                .unwrap()
+                .google
+                .antigravity_risk_accepted
+        );
     }
 }

@@ -13,13 +13,21 @@ use switchyard::store::{AccountStatus, LimitKind, LimitRecord, Store, now_unix};
 #[tokio::test(flavor = "multi_thread")]
 async fn login_completes_headless_with_the_url_fetched_by_curl() {
     let mock = MockGoogle::start().await;
+    // A Standard account, not onboarded yet: the sign-in onboards it onto
+    // the standard tier with the project given.
     mock.mock
         .add_account("1//from-browser", "browser@example.com", false);
     mock.mock.set_login_account("1//from-browser");
     let binary = Binary::with_config(&mock.config());
     let mut command = binary.command();
     command
-        .args(["accounts", "login", "--no-browser"])
+        .args([
+            "accounts",
+            "login",
+            "--no-browser",
+            "--project",
+            "project-browser",
+        ])
         .env_remove("DISPLAY")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -125,8 +133,8 @@ async fn import_reports_each_entry_and_export_round_trips() {
     assert_eq!(
         exported,
         serde_json::json!([
-            {"email": "one@example.com", "refresh_token": "1//one"},
-            {"email": "two@example.com", "refresh_token": "1//two"}
+            {"email": "one@example.com", "refresh_token": "1//one", "client": "gemini-cli"},
+            {"email": "two@example.com", "refresh_token": "1//two", "client": "gemini-cli"}
         ])
     );
     // Into an empty home: the same accounts come back.

@@ -131,19 +131,51 @@ async fn sigterm_stops_cleanly_and_frees_the_port() {
 #[tokio::test(flavor = "multi_thread")]
 async fn accounts_add_list_update_remove() {
     let mock = MockGoogle::start().await;
-    // Not onboarded yet: adding it goes through onboardUser and its operation.
+    // A personal account, its token issued by the Antigravity client, not
+    // onboarded yet: adding it goes through onboardUser and its operation.
     mock.mock
-        .add_account("1//refresh-new", "new@example.com", false);
+        .add_new_personal("1//refresh-new", "new@example.com");
     let binary = Binary::with_config(&mock.config());
 
+    // Without the risk accepted: refused, explained, nothing stored.
     let (ok, stdout, stderr) = binary
         .run(&["accounts", "add", "--refresh-token", "1//refresh-new"])
+        .await;
+    assert!(!ok, "{stdout}");
+    for needed in [
+        "Antigravity",
+        "suspends accounts",
+        "Standard/Enterprise",
+        "--accept-antigravity-risk",
+        "google.antigravity_risk_accepted",
+        "Nothing was stored",
+    ] {
+        assert!(stderr.contains(needed), "{needed} missing in: {stderr}");
+    }
+    let (_, stdout, _) = binary.run(&["accounts", "list", "--json"]).await;
+    assert_eq!(stdout.trim(), "[]", "nothing stored");
+
+    let (ok, stdout, stderr) = binary
+        .run(&[
+            "accounts",
+            "add",
+            "--refresh-token",
+            "1//refresh-new",
+            "--accept-antigravity-risk",
+        ])
         .await;
     assert!(ok, "{stderr}");
     assert!(stdout.starts_with("added new@example.com"), "{stdout}");
     assert!(
-        stdout.contains("project-new") && stdout.contains("free-tier"),
+        stdout.contains("client antigravity")
+            && stdout.contains("project-new")
+            && stdout.contains("free-tier"),
         "{stdout}"
+    );
+    let config = std::fs::read_to_string(binary.home.path().join("config.toml")).unwrap();
+    assert!(
+        config.contains("antigravity_risk_accepted = true"),
+        "{config}"
     );
 
     let (ok, stdout, _) = binary
@@ -163,6 +195,7 @@ async fn accounts_add_list_update_remove() {
     assert_eq!(list[0]["email"], "new@example.com");
     assert_eq!(list[0]["status"], "active");
     assert_eq!(list[0]["project_id"], "project-new");
+    assert_eq!(list[0]["oauth_client"], "antigravity");
     assert_eq!(list[0]["quotas"].as_array().unwrap().len(), 2);
 
     let (ok, stdout, _) = binary.run(&["accounts", "list"]).await;

@@ -69,6 +69,8 @@ fn signature_check_catches_lost_and_moved_signatures() {
                 "tools": [{"functionDeclarations": [{"name": "get_weather"}]}],
                 "generationConfig": {"thinkingConfig": {"includeThoughts": true}}}}),
             user_agent: String::new(),
+            host: support::Host::Prod,
+            client_metadata: None,
         }
     }
     fn conversation(thought: Value, call: Value) -> Vec<Received> {

@@ -72,6 +72,12 @@ pub async fn start(
     profile_name: Option<&str>,
 ) -> Result<LoginFlow, AddAccountError> {
     let profile = profile(config, profile_name)?;
+    if !config.google.profile_allowed(&profile) {
+        return Err(AddAccountError::RiskNotAccepted(format!(
+            "signing in with `{}` uses the Antigravity client.",
+            profile.name
+        )));
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| {
@@ -163,6 +169,21 @@ fn html_escape(text: &str) -> String {
 }
 
 impl LoginFlow {
+    /// Whether pasting the address the browser ended on can finish this
+    /// sign-in. Not with the Antigravity client: Google's consent page must
+    /// reach the loopback port itself, and hangs when it cannot.
+    pub fn accepts_paste(&self) -> bool {
+        !self.profile.is_antigravity()
+    }
+
+    /// The loopback port Google sends the browser back to.
+    pub fn port(&self) -> u16 {
+        url::Url::parse(&self.redirect_uri)
+            .ok()
+            .and_then(|u| u.port())
+            .unwrap_or_default()
+    }
+
     /// Waits for the browser to come back, up to [`LOGIN_TIMEOUT`]. Returns the code.
     pub async fn wait(&mut self) -> Result<String, AddAccountError> {
         match tokio::time::timeout(LOGIN_TIMEOUT, self.callbacks.recv()).await {

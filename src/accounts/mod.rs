@@ -5,7 +5,7 @@
 pub mod login;
 pub mod transfer;
 
-use crate::config::{Config, OAuthClientProfile};
+use crate::config::{ANTIGRAVITY_CLIENT, Config, DEFAULT_OAUTH_CLIENT, OAuthClientProfile};
 use crate::secret::Secret;
 use crate::store::{NewAccount, Store, StoreError, Upserted};
 use crate::upstream::UpstreamError;
@@ -25,10 +25,44 @@ pub enum AddAccountError {
     Exchange(UpstreamError),
     #[error("sign-in failed: {0}")]
     Login(String),
+    /// The token (or sign-in) needs the Antigravity client, and the user has
+    /// not accepted its risk. Nothing was stored.
+    #[error("{}", antigravity_refusal(.0))]
+    RiskNotAccepted(String),
+    /// A stored account was kept as it is instead of being replaced.
+    #[error("{0}")]
+    Kept(String),
     #[error("cannot set up Code Assist for {email}: {error}{}", error_link(.error))]
     Setup { email: String, error: UpstreamError },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What the user reads when the Antigravity client is needed and not
+/// accepted: what it is, what can happen, the alternatives, how to accept.
+pub fn antigravity_refusal(why: &str) -> String {
+    format!(
+        "{why}\n\n\
+         Switchyard uses the Antigravity client only once you accept its risk: Google \
+         suspends accounts whose Antigravity credentials third-party programs use \
+         (\"This service has been disabled in this account for violation of Terms of \
+         Service\"); an appeal may or may not restore the account.\n\
+         Within Google's terms instead: a Gemini Code Assist Standard/Enterprise account \
+         with its own Cloud project (--client gemini-cli --project PROJECT_ID), or an AI \
+         Studio / Vertex AI API key.\n\
+         To accept the risk: add --accept-antigravity-risk, or run \
+         `switchyard config set google.antigravity_risk_accepted true`. Nothing was stored."
+    )
+}
+
+/// The options of an account whose client Google retired, after Google's message.
+pub fn client_retired_reason(google_message: &str) -> String {
+    format!(
+        "{google_message} Options: a Code Assist Standard/Enterprise project \
+         (accounts add --client gemini-cli --project PROJECT_ID), an API key, or, \
+         accepting the suspension risk, the Antigravity client (accounts login --client \
+         antigravity --accept-antigravity-risk)"
+    )
 }
 
 fn error_link(error: &UpstreamError) -> String {
@@ -49,12 +83,22 @@ pub struct AddedAccount {
     pub project_id: String,
     pub tier: String,
     pub models: usize,
+    /// The OAuth client profile the account was stored with.
+    pub client: String,
+    /// Set when the account was stored but Google does not serve it through
+    /// this client (`client retired`): Google's message and the options.
+    pub retired: Option<String>,
     /// Quota could not be read (the account works; quotas come later).
     pub quota_warning: Option<String>,
 }
 
 /// Checks `refresh_token` live (refresh, email, project, quota) and stores the
 /// account; the same email again updates the stored one.
+///
+/// A refresh token belongs to the OAuth client that issued it. With
+/// `profile_name` that profile is used; without, `google.oauth_client` and
+/// then the other built-in profile are tried until one refreshes. The
+/// Antigravity client is tried (or used) only once the user accepted its risk.
 pub async fn add_with_refresh_token(
     client: &GoogleClient,
     config: &Config,
@@ -63,21 +107,64 @@ pub async fn add_with_refresh_token(
     profile_name: Option<&str>,
     project: Option<&str>,
 ) -> Result<AddedAccount, AddAccountError> {
-    let profile = profile(config, profile_name)?;
-    let grant = client
-        .refresh_access_token(&config.google, &profile, &refresh_token)
-        .await
-        .map_err(AddAccountError::Refresh)?;
-    add_with_grant(
-        client,
-        config,
-        store,
-        &profile,
-        grant,
-        refresh_token,
-        project,
-    )
-    .await
+    let candidates: Vec<&str> = match profile_name {
+        Some(name) => vec![name],
+        None => {
+            let mut names = vec![config.google.oauth_client.as_str()];
+            for builtin in [DEFAULT_OAUTH_CLIENT, ANTIGRAVITY_CLIENT] {
+                if !names.contains(&builtin) {
+                    names.push(builtin);
+                }
+            }
+            names
+        }
+    };
+    let mut refused_by: Vec<String> = Vec::new();
+    let mut last_error = None;
+    for name in candidates {
+        let profile = profile(config, Some(name))?;
+        if !config.google.profile_allowed(&profile) {
+            let why = if refused_by.is_empty() {
+                format!("the `{name}` client is the Antigravity client.")
+            } else {
+                format!(
+                    "Google refused this refresh token for the {} client (it was issued to \
+                     another client, most likely Antigravity's).",
+                    refused_by.join(" and ")
+                )
+            };
+            return Err(AddAccountError::RiskNotAccepted(why));
+        }
+        match client
+            .refresh_access_token(&config.google, &profile, &refresh_token)
+            .await
+        {
+            Ok(grant) => {
+                return add_with_grant(
+                    client,
+                    config,
+                    store,
+                    &profile,
+                    grant,
+                    refresh_token,
+                    project,
+                )
+                .await;
+            }
+            Err(error) if profile_name.is_none() && error.is_unauthorized_client() => {
+                tracing::info!(client = name, "the refresh token is not this client's");
+                refused_by.push(format!("`{name}`"));
+                last_error = Some(error);
+            }
+            Err(error) => return Err(AddAccountError::Refresh(error)),
+        }
+    }
+    Err(AddAccountError::Refresh(last_error.unwrap_or_else(|| {
+        UpstreamError::Setup {
+            message: "no OAuth client profile to try".to_owned(),
+            link: None,
+        }
+    })))
 }
 
 pub(crate) fn profile(
@@ -108,13 +195,21 @@ pub(crate) async fn add_with_grant(
         .user_email(google, &grant.access_token)
         .await
         .map_err(AddAccountError::Email)?;
-    let setup = client
+    let setup = match client
         .setup_account(google, profile, &grant.access_token, project)
         .await
-        .map_err(|error| AddAccountError::Setup {
-            email: email.clone(),
-            error,
-        })?;
+    {
+        Ok(setup) => setup,
+        Err(UpstreamError::ClientRetired { message }) => {
+            return store_retired(store, profile, grant, refresh_token, email, &message).await;
+        }
+        Err(error) => {
+            return Err(AddAccountError::Setup {
+                email: email.clone(),
+                error,
+            });
+        }
+    };
     let (quotas, quota_warning) = match client
         .user_quota(google, profile, &grant.access_token, &setup.project_id)
         .await
@@ -150,7 +245,78 @@ pub(crate) async fn add_with_grant(
         project_id: setup.project_id,
         tier: setup.tier,
         models,
+        client: profile.name.clone(),
+        retired: None,
         quota_warning,
+    })
+}
+
+/// Stores an account Google does not serve through `profile` (its token is
+/// fine, the client is refused) with the status `client retired`, so the user
+/// sees it and its options, and the pool never sends it a request.
+async fn store_retired(
+    store: &Store,
+    profile: &OAuthClientProfile,
+    grant: TokenGrant,
+    refresh_token: Secret,
+    email: String,
+    google_message: &str,
+) -> Result<AddedAccount, AddAccountError> {
+    let reason = client_retired_reason(google_message);
+    // A working account of the same email on another client is not replaced
+    // by one that cannot serve.
+    let lookup = email.clone();
+    let existing = store
+        .run(move |store| {
+            Ok(store
+                .accounts()?
+                .into_iter()
+                .find(|a| a.upstream == "google" && a.email == lookup))
+        })
+        .await?;
+    if let Some(existing) = existing
+        && existing.oauth_client != profile.name
+        && existing.status != crate::store::AccountStatus::ClientRetired
+    {
+        return Err(AddAccountError::Kept(format!(
+            "{email} is already stored on the `{}` client, and Google does not serve it through \
+             `{}` ({google_message}); the stored account was left as it is",
+            existing.oauth_client, profile.name
+        )));
+    }
+    let account = NewAccount {
+        email: email.clone(),
+        upstream: "google".to_owned(),
+        oauth_client: profile.name.clone(),
+        refresh_token: grant.refresh_token.clone().unwrap_or(refresh_token),
+        access_token: Some(grant.access_token.clone()),
+        access_expires_at: Some(grant.expires_at),
+        project_id: None,
+        tier: None,
+    };
+    let stored_reason = reason.clone();
+    let Upserted { id, created } = store
+        .run(move |store| {
+            let upserted = store.upsert_account(&account)?;
+            store.set_status_with_link(
+                upserted.id,
+                crate::store::AccountStatus::ClientRetired,
+                Some(&stored_reason),
+                None,
+            )?;
+            Ok(upserted)
+        })
+        .await?;
+    Ok(AddedAccount {
+        id,
+        email,
+        created,
+        project_id: String::new(),
+        tier: String::new(),
+        models: 0,
+        client: profile.name.clone(),
+        retired: Some(reason),
+        quota_warning: None,
     })
 }
 
@@ -199,6 +365,20 @@ pub async fn refresh_quota(
         }
     };
     store.save_access_token(account.id, &grant.access_token, grant.expires_at)?;
+    if let Some(message) = client
+        .retired_client(&config.google, profile, &grant.access_token, project)
+        .await?
+    {
+        let reason = client_retired_reason(&message);
+        store.set_status(
+            account.id,
+            crate::store::AccountStatus::ClientRetired,
+            Some(&reason),
+        )?;
+        return Err(RefreshError::Upstream(UpstreamError::ClientRetired {
+            message: reason,
+        }));
+    }
     let quotas = client
         .user_quota(&config.google, profile, &grant.access_token, project)
         .await?;
@@ -239,6 +419,25 @@ pub fn describe_status(
                 .or(record.status_reason.as_deref())
                 .unwrap_or("Google refused the account");
             return format!("forbidden / needs verification ({detail})");
+        }
+        AccountStatus::ClientRetired => {
+            return format!(
+                "client retired ({})",
+                record
+                    .status_reason
+                    .as_deref()
+                    .unwrap_or("Google no longer serves this account through its client")
+            );
+        }
+        AccountStatus::Suspended => {
+            let mut line = "suspended by Google".to_owned();
+            if let Some(reason) = record.status_reason.as_deref() {
+                line.push_str(&format!(" ({reason})"));
+            }
+            if let Some(link) = record.status_link.as_deref() {
+                line.push_str(&format!("; appeal: {link}"));
+            }
+            return line;
         }
         AccountStatus::Active => {}
     }

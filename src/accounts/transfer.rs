@@ -1,11 +1,13 @@
-//! Import and export of accounts as JSON: `[{"email"?, "refresh_token"}]`
-//! (plus `oauth_client` when an account uses a profile other than the default).
+//! Import and export of accounts as JSON: `[{"email"?, "refresh_token",
+//! "client"?}]`. `client` is the OAuth client that issued the token
+//! (`gemini-cli`, `antigravity`, or a custom profile); without it each
+//! built-in client is tried. `oauth_client` is read as the same key.
 //! The export holds refresh tokens: it is written with mode 0600.
 
 use serde::{Deserialize, Serialize};
 
 use super::{AddAccountError, AddedAccount, add_with_refresh_token};
-use crate::config::{Config, DEFAULT_OAUTH_CLIENT};
+use crate::config::Config;
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 use crate::upstream::google::GoogleClient;
@@ -15,7 +17,12 @@ pub struct AccountEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub refresh_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "client",
+        alias = "oauth_client",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub oauth_client: Option<String>,
 }
 
@@ -86,7 +93,7 @@ pub fn export(store: &Store) -> Result<String, StoreError> {
         .map(|a| AccountEntry {
             email: Some(a.email),
             refresh_token: a.refresh_token.expose().to_owned(),
-            oauth_client: (a.oauth_client != DEFAULT_OAUTH_CLIENT).then_some(a.oauth_client),
+            oauth_client: Some(a.oauth_client),
         })
         .collect();
     Ok(serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".to_owned()) + "\n")
@@ -142,7 +149,7 @@ mod tests {
             vec![AccountEntry {
                 email: Some("a@example.com".into()),
                 refresh_token: "1//a".into(),
-                oauth_client: None
+                oauth_client: Some("gemini-cli".into())
             }]
         );
     }

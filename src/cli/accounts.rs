@@ -20,29 +20,45 @@ pub enum AccountsCommand {
         /// out of your shell history).
         #[arg(long, value_name = "TOKEN")]
         refresh_token: String,
-        /// OAuth client profile that issued the token (default: google.oauth_client).
-        #[arg(long, value_name = "NAME")]
+        /// OAuth client that issued the token: `gemini-cli` (Code Assist
+        /// Standard/Enterprise), `antigravity` (personal accounts; needs the
+        /// risk accepted) or a custom profile. Default: each built-in one in turn.
+        #[arg(long = "client", visible_alias = "oauth-client", value_name = "NAME")]
         oauth_client: Option<String>,
-        /// Your own Google Cloud project, for accounts that need one (Workspace).
+        /// Your own Google Cloud project, for accounts that need one (Standard/Enterprise).
         #[arg(long, value_name = "PROJECT_ID")]
         project: Option<String>,
+        /// Accept that Google may suspend an account used through the
+        /// Antigravity client (saves google.antigravity_risk_accepted = true).
+        #[arg(long)]
+        accept_antigravity_risk: bool,
     },
     /// Sign in with Google in the browser (or paste the address/code back).
     Login {
         /// Do not try to open a browser; just print the address.
         #[arg(long)]
         no_browser: bool,
-        /// OAuth client profile to sign in with (default: google.oauth_client).
-        #[arg(long, value_name = "NAME")]
+        /// OAuth client to sign in with: `gemini-cli` (a Google Cloud project
+        /// on Code Assist Standard/Enterprise) or `antigravity` (a personal
+        /// Google account; needs the risk accepted). Default: google.oauth_client.
+        #[arg(long = "client", visible_alias = "oauth-client", value_name = "NAME")]
         oauth_client: Option<String>,
-        /// Your own Google Cloud project, for accounts that need one (Workspace).
+        /// Your own Google Cloud project, for accounts that need one (Standard/Enterprise).
         #[arg(long, value_name = "PROJECT_ID")]
         project: Option<String>,
+        /// Accept that Google may suspend an account used through the
+        /// Antigravity client (saves google.antigravity_risk_accepted = true).
+        #[arg(long)]
+        accept_antigravity_risk: bool,
     },
-    /// Add accounts from a JSON file `[{"email", "refresh_token"}]` (`-` for stdin).
+    /// Add accounts from a JSON file `[{"email", "refresh_token", "client"}]` (`-` for stdin).
     Import {
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
+        /// Accept that Google may suspend an account used through the
+        /// Antigravity client (saves google.antigravity_risk_accepted = true).
+        #[arg(long)]
+        accept_antigravity_risk: bool,
     },
     /// Write every account to a JSON file `[{"email", "refresh_token"}]` (`-` for stdout).
     /// The file holds refresh tokens: keep it private.
@@ -81,13 +97,36 @@ pub enum AccountsCommand {
 pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
     super::init_logging("switchyard=warn");
 
-    let config = super::load_config(paths)?;
+    let mut config = super::load_config(paths)?;
+    if let AccountsCommand::Add {
+        accept_antigravity_risk: true,
+        ..
+    }
+    | AccountsCommand::Login {
+        accept_antigravity_risk: true,
+        ..
+    }
+    | AccountsCommand::Import {
+        accept_antigravity_risk: true,
+        ..
+    } = &command
+        && !config.google.antigravity_risk_accepted
+    {
+        config.google.antigravity_risk_accepted = true;
+        config.save(&paths.config_file)?;
+        eprintln!(
+            "Antigravity risk accepted (google.antigravity_risk_accepted = true in {}): \
+             Google may suspend accounts used through the Antigravity client.",
+            paths.config_file.display()
+        );
+    }
     let store = Store::open(&paths.db_file)?;
     match command {
         AccountsCommand::Add {
             refresh_token,
             oauth_client,
             project,
+            ..
         } => {
             let refresh_token = read_token(&refresh_token)?;
             let client = GoogleClient::new()?;
@@ -99,18 +138,7 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
                 oauth_client.as_deref(),
                 project.as_deref(),
             ))?;
-            println!(
-                "{} {} (id {}, project {}, tier {}, {} models)",
-                if added.created { "added" } else { "updated" },
-                added.email,
-                added.id,
-                added.project_id,
-                added.tier,
-                added.models
-            );
-            if let Some(warning) = added.quota_warning {
-                eprintln!("warning: could not read the quota yet: {warning}");
-            }
+            print_added(&added);
             Ok(())
         }
         AccountsCommand::List { json } => {
@@ -138,6 +166,7 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
             no_browser,
             oauth_client,
             project,
+            ..
         } => {
             let client = GoogleClient::new()?;
             super::runtime()?.block_on(login(
@@ -149,7 +178,7 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
                 project.as_deref(),
             ))
         }
-        AccountsCommand::Import { file } => {
+        AccountsCommand::Import { file, .. } => {
             let text = if file.as_os_str() == "-" {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text)?;
@@ -241,17 +270,35 @@ async fn login(
         "Open this address to sign in with Google:\n\n  {}\n",
         flow.url
     );
-    println!(
-        "Waiting for the browser ({} min). On another machine? Sign in there, then paste here \
-         the address the browser ended on (or just the code) and press Enter.",
-        login::LOGIN_TIMEOUT.as_secs() / 60
-    );
+    if flow.accepts_paste() {
+        println!(
+            "Waiting for the browser ({} min). On another machine? Sign in there, then paste \
+             here the address the browser ended on (or just the code) and press Enter.",
+            login::LOGIN_TIMEOUT.as_secs() / 60
+        );
+    } else {
+        let port = flow.port();
+        println!(
+            "Waiting for the browser ({} min). With the Antigravity client Google's page must \
+             reach port {port} on this machine itself, so pasting the address back does not \
+             work. On a remote machine, forward the port first from the computer with the \
+             browser:\n\n  ssh -L {port}:127.0.0.1:{port} USER@THIS-MACHINE\n",
+            login::LOGIN_TIMEOUT.as_secs() / 60
+        );
+    }
     let _ = std::io::stdout().flush();
     if !no_browser && crate::desktop::has_display() && open::that_detached(&flow.url).is_err() {
         eprintln!("(could not open a browser; open the address yourself)");
     }
     let (paste_tx, mut pasted) = tokio::sync::mpsc::channel::<String>(1);
+    let accepts_paste = flow.accepts_paste();
     std::thread::spawn(move || {
+        if !accepts_paste {
+            // Keep the channel open without reading: nothing pasted can finish.
+            let _keep = paste_tx;
+            std::thread::park();
+            return;
+        }
         let mut line = String::new();
         while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
             if !line.trim().is_empty() && paste_tx.blocking_send(line.clone()).is_err() {
@@ -266,16 +313,29 @@ async fn login(
         _ = tokio::signal::ctrl_c() => bail!("sign-in cancelled"),
     };
     let added = flow.finish(client, config, store, &code, project).await?;
-    println!(
-        "{} {} (id {}, project {}, tier {}, {} models)",
-        if added.created { "added" } else { "updated" },
-        added.email,
-        added.id,
-        added.project_id,
-        added.tier,
-        added.models
-    );
+    print_added(&added);
     Ok(())
+}
+
+/// What `accounts add` and `accounts login` say about the stored account.
+fn print_added(added: &crate::accounts::AddedAccount) {
+    let verb = if added.created { "added" } else { "updated" };
+    if let Some(reason) = &added.retired {
+        println!(
+            "{verb} {} (id {}, client {}) as client retired: Google does not serve it through \
+             this client.",
+            added.email, added.id, added.client
+        );
+        eprintln!("{reason}");
+        return;
+    }
+    println!(
+        "{verb} {} (id {}, client {}, project {}, tier {}, {} models)",
+        added.email, added.id, added.client, added.project_id, added.tier, added.models
+    );
+    if let Some(warning) = &added.quota_warning {
+        eprintln!("warning: could not read the quota yet: {warning}");
+    }
 }
 
 async fn refresh(

@@ -38,6 +38,8 @@ pub enum NoticeKind {
     QuotaExhausted,
     NeedsRelogin,
     NeedsVerification,
+    ClientRetired,
+    Suspended,
     PoolExhausted,
     GatewayFailed,
 }
@@ -132,7 +134,10 @@ impl NotificationPolicy {
                     key.account_id != Some(*account_id)
                         || !matches!(
                             key.kind,
-                            NoticeKind::NeedsRelogin | NoticeKind::NeedsVerification
+                            NoticeKind::NeedsRelogin
+                                | NoticeKind::NeedsVerification
+                                | NoticeKind::ClientRetired
+                                | NoticeKind::Suspended
                         )
                         || Some(key.kind) == current
                 });
@@ -284,6 +289,8 @@ impl NotificationPolicy {
             NoticeKind::PoolExhausted => model.is_some() && key.model.as_deref() != model,
             NoticeKind::NeedsRelogin
             | NoticeKind::NeedsVerification
+            | NoticeKind::ClientRetired
+            | NoticeKind::Suspended
             | NoticeKind::GatewayFailed => true,
         });
     }
@@ -314,6 +321,26 @@ fn account_failed_notice(
                     format!("{email}: Google refused access; see the account in Switchyard.")
                 }
                 None => format!("{email}: Google refused access ({why})."),
+            },
+        ),
+        AccountStatus::ClientRetired => (
+            NoticeKind::ClientRetired,
+            "Account's client retired by Google",
+            format!(
+                "{email}: Google no longer serves this account through its sign-in client. \
+                 Options: a Code Assist Standard project, an API key, or the Antigravity \
+                 client (see the account in Switchyard)."
+            ),
+        ),
+        AccountStatus::Suspended => (
+            NoticeKind::Suspended,
+            "Account suspended by Google",
+            match link {
+                Some(link) => format!("{email}: Google suspended the account. Appeal: {link}"),
+                None => format!(
+                    "{email}: Google suspended the account for its Terms of Service; \
+                     Switchyard no longer uses it."
+                ),
             },
         ),
         AccountStatus::Active | AccountStatus::Disabled => return None,
@@ -612,6 +639,16 @@ mod tests {
                     (status(1, AccountStatus::Active, None), 30),
                     (status(1, AccountStatus::NeedsRelogin, None), 40),
                     (status(1, AccountStatus::Disabled, None), 50),
+                    (
+                        status(1, AccountStatus::Suspended, Some("https://appeal")),
+                        60,
+                    ),
+                    (
+                        status(1, AccountStatus::Suspended, Some("https://appeal")),
+                        70,
+                    ),
+                    (status(1, AccountStatus::ClientRetired, None), 80),
+                    (status(1, AccountStatus::ClientRetired, None), 90),
                 ],
                 vec![
                     shown("Account needs a new sign-in"),
@@ -619,6 +656,10 @@ mod tests {
                     shown("Account needs verification"),
                     None,
                     shown("Account needs a new sign-in"),
+                    None,
+                    shown("Account suspended by Google"),
+                    None,
+                    shown("Account's client retired by Google"),
                     None,
                 ],
             ),

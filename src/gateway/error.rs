@@ -145,7 +145,9 @@ impl GatewayError {
                 mapped.retry_after = retry_after.map(|d| d.as_secs().max(1));
                 mapped
             }
-            UpstreamError::OAuth { .. } | UpstreamError::Setup { .. } => Self::new(
+            UpstreamError::OAuth { .. }
+            | UpstreamError::Setup { .. }
+            | UpstreamError::ClientRetired { .. } => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorKind::Unavailable,
                 format!("no account could be used: {error}"),

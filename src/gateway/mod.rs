@@ -17,7 +17,7 @@ mod models;
 mod openai;
 pub mod recent;
 pub mod record;
-mod relay;
+pub(crate) mod relay;
 mod respond;
 mod sse;
 

@@ -316,6 +316,9 @@ fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
         UpstreamError::Transport { timeout: false, .. } => Verdict::RetrySameAccount {
             after: Duration::from_secs(1),
         },
+        UpstreamError::ClientRetired { message } => Verdict::ClientRetired {
+            message: message.clone(),
+        },
         UpstreamError::Setup { message, .. } => Verdict::Rotate {
             reason: message.clone(),
             retry_after: None,
@@ -360,6 +363,12 @@ fn act_on(state: &AppState, account: &Arc<PoolAccount>, model: &str, verdict: Ve
         }
         Verdict::Forbidden { reason } => {
             set_status(state, account, AccountStatus::Forbidden, reason, None);
+        }
+        Verdict::Suspended { link, message } => {
+            set_status(state, account, AccountStatus::Suspended, message, link);
+        }
+        Verdict::ClientRetired { message } => {
+            set_status(state, account, AccountStatus::ClientRetired, message, None);
         }
         Verdict::Rotate { reason, .. } => {
             tracing::info!(account = %account.email, model, %reason, "moving to another account");
@@ -418,7 +427,7 @@ fn limit(
 
 /// Changes an account's lasting status, once: a second request that sees the
 /// same failure finds the account already marked and sends no second event.
-fn set_status(
+pub(crate) fn set_status(
     state: &AppState,
     account: &Arc<PoolAccount>,
     status: AccountStatus,
@@ -482,6 +491,16 @@ async fn attempt(
             ),
             link: None,
         })?;
+    if !config.google.profile_allowed(profile) {
+        return Err(UpstreamError::Setup {
+            message: format!(
+                "account {} is on the Antigravity client, which is used only once \
+                 google.antigravity_risk_accepted = true",
+                account.email
+            ),
+            link: None,
+        });
+    }
     if account.project_id.is_none() {
         return Err(UpstreamError::Setup {
             message: format!(

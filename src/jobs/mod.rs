@@ -140,7 +140,7 @@ async fn poll_quotas(state: AppState, mut requests: tokio::sync::mpsc::Unbounded
 /// Reads one account's quota, stores it, and warns when a model runs low.
 pub async fn refresh_quota(
     state: &AppState,
-    account: &PoolAccount,
+    account: &std::sync::Arc<PoolAccount>,
     warned: &mut HashSet<(i64, String, Option<i64>)>,
 ) -> Result<(), UpstreamError> {
     let config = state.config.load_full();
@@ -162,6 +162,20 @@ pub async fn refresh_quota(
             grant.access_token
         }
     };
+    if let Some(message) = state
+        .google
+        .retired_client(&config.google, profile, &token, &project)
+        .await?
+    {
+        crate::gateway::relay::set_status(
+            state,
+            account,
+            crate::store::AccountStatus::ClientRetired,
+            crate::accounts::client_retired_reason(&message),
+            None,
+        );
+        return Ok(());
+    }
     let quotas = state
         .google
         .user_quota(&config.google, profile, &token, &project)

@@ -35,6 +35,14 @@ use serde_json::{Map, Value};
 /// these are usually one-off; the caller bounds the number of retries.
 pub const TRANSIENT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// A `RATE_LIMIT_EXCEEDED` whose delay is shorter than this is waited out on
+/// the same account (once).
+pub const SAME_ACCOUNT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3);
+
+/// A `RATE_LIMIT_EXCEEDED` this long or longer is treated as an exhausted
+/// quota until its end (it raises the notification and shows as exhausted).
+pub const LONG_RATE_LIMIT_SECS: i64 = 300;
+
 /// Cool-down for a rate limit (`RATE_LIMIT_EXCEEDED`, or a bare 429) that names
 /// no delay. Google's per-minute windows refill within a minute; half of that
 /// lets the account come back soon without hammering it on every request.
@@ -127,6 +135,17 @@ pub enum Verdict {
         link: Option<String>,
         message: String,
     },
+    /// Google suspended the account for its Terms of Service (403 "This
+    /// service has been disabled in this account for violation of Terms of
+    /// Service"); `link` is the appeal form when the error names one. Never
+    /// retried: every call would get the same answer.
+    Suspended {
+        link: Option<String>,
+        message: String,
+    },
+    /// Google no longer serves the account through this OAuth client
+    /// (`UNSUPPORTED_CLIENT`): the user must move it to another client or path.
+    ClientRetired { message: String },
     /// The account is refused (any other 403, or an OAuth client the token
     /// endpoint does not accept).
     Forbidden { reason: String },
@@ -245,7 +264,31 @@ fn classify_oauth(code: &str, status: u16) -> Verdict {
     }
 }
 
+/// The phrase of Google's suspension 403 (an account whose Antigravity
+/// credentials a third-party program used).
+const SUSPENDED_PHRASE: &str = "disabled in this account for violation of terms of service";
+
 fn classify_forbidden(failure: &Failure<'_>, details: &Details<'_>) -> Verdict {
+    if failure
+        .message
+        .to_ascii_lowercase()
+        .contains(SUSPENDED_PHRASE)
+    {
+        return Verdict::Suspended {
+            link: details.help_links.first().map(|link| link.url.to_owned()),
+            message: failure.message.to_owned(),
+        };
+    }
+    if details.reason() == "UNSUPPORTED_CLIENT"
+        || failure
+            .message
+            .to_ascii_lowercase()
+            .contains("client is no longer supported")
+    {
+        return Verdict::ClientRetired {
+            message: failure.message.to_owned(),
+        };
+    }
     if details.reason() == "VALIDATION_REQUIRED" {
         return Verdict::NeedsVerification {
             link: details.verification_link(),
@@ -350,6 +393,34 @@ fn classify_limited(
         }
         if failure.google_status != Some("RESOURCE_EXHAUSTED") {
             return retry_same_account(failure, details);
+        }
+    }
+
+    // Google's rate limit with its delay (google-2026.md §5): under 3 s wait
+    // and retry the same account once; 5 min or more is as good as exhausted.
+    if reason == "RATE_LIMIT_EXCEEDED" && failure.google_status == Some("RESOURCE_EXHAUSTED") {
+        let precise = details
+            .metadata("quotaResetDelay")
+            .and_then(parse_duration)
+            .or(details.retry_delay)
+            .or_else(|| failure.retry_after_secs.map(Duration::from_secs));
+        if let Some(delay) = precise
+            && delay < SAME_ACCOUNT_RATE_LIMIT_WAIT
+        {
+            return Verdict::RetrySameAccount { after: delay };
+        }
+        if let Some(until) = reported_until(failure, details, &message, now)
+            && until.saturating_sub(now) >= LONG_RATE_LIMIT_SECS
+        {
+            return Verdict::QuotaExhausted {
+                scope: details.scope(model),
+                resets_at: until,
+                reset_reported: true,
+                reason: format!(
+                    "rate limited for {} min (RATE_LIMIT_EXCEEDED)",
+                    (until.saturating_sub(now) + 59) / 60
+                ),
+            };
         }
     }
 
@@ -807,7 +878,7 @@ mod tests {
                 },
             ),
             case(
-                "RATE_LIMIT_EXCEEDED with RetryInfo 2s cools the model down",
+                "RATE_LIMIT_EXCEEDED with RetryInfo 2s waits and retries the same account",
                 429,
                 "RESOURCE_EXHAUSTED",
                 "Resource has been exhausted (e.g. check quota).",
@@ -821,14 +892,12 @@ mod tests {
                     ),
                     retry_info("2s"),
                 ]),
-                Verdict::CoolDown {
-                    scope: model("gemini-2.5-flash"),
-                    until: NOW + 2,
-                    reason: "rate limited (RATE_LIMIT_EXCEEDED)".into(),
+                Verdict::RetrySameAccount {
+                    after: Duration::from_secs(2),
                 },
             ),
             case(
-                "RetryInfo 900ms rounds up to one second",
+                "RATE_LIMIT_EXCEEDED with RetryInfo 900ms waits 900ms on the same account",
                 429,
                 "RESOURCE_EXHAUSTED",
                 "Resource has been exhausted (e.g. check quota).",
@@ -836,10 +905,89 @@ mod tests {
                     error_info("RATE_LIMIT_EXCEEDED", json!({})),
                     retry_info("900ms")
                 ]),
+                Verdict::RetrySameAccount {
+                    after: Duration::from_millis(900),
+                },
+            ),
+            case(
+                "RATE_LIMIT_EXCEEDED with RetryInfo 3s cools the model down and moves",
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Resource has been exhausted (e.g. check quota).",
+                json!([
+                    error_info("RATE_LIMIT_EXCEEDED", json!({"model": "gemini-2.5-flash"})),
+                    retry_info("3s")
+                ]),
+                Verdict::CoolDown {
+                    scope: model("gemini-2.5-flash"),
+                    until: NOW + 3,
+                    reason: "rate limited (RATE_LIMIT_EXCEEDED)".into(),
+                },
+            ),
+            case(
+                "RATE_LIMIT_EXCEEDED with RetryInfo 4m59s still only cools down",
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Resource has been exhausted (e.g. check quota).",
+                json!([
+                    error_info("RATE_LIMIT_EXCEEDED", json!({})),
+                    retry_info("299s")
+                ]),
                 Verdict::CoolDown {
                     scope: model(MODEL),
-                    until: NOW + 1,
+                    until: NOW + 299,
                     reason: "rate limited (RATE_LIMIT_EXCEEDED)".into(),
+                },
+            ),
+            case(
+                "RATE_LIMIT_EXCEEDED with RetryInfo 5m is exhausted until then",
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Resource has been exhausted (e.g. check quota).",
+                json!([
+                    error_info("RATE_LIMIT_EXCEEDED", json!({"model": "claude-opus-4-6-thinking"})),
+                    retry_info("300s")
+                ]),
+                Verdict::QuotaExhausted {
+                    scope: model("claude-opus-4-6-thinking"),
+                    resets_at: NOW + 300,
+                    reset_reported: true,
+                    reason: "rate limited for 5 min (RATE_LIMIT_EXCEEDED)".into(),
+                },
+            ),
+            case(
+                "403 suspension for Terms of Service, with the appeal link",
+                403,
+                "PERMISSION_DENIED",
+                "This service has been disabled in this account for violation of Terms of Service. Please submit an appeal to continue using this product.",
+                json!([{
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [{"description": "Appeal", "url": "https://support.google.com/appeal-form"}],
+                }]),
+                Verdict::Suspended {
+                    link: Some("https://support.google.com/appeal-form".into()),
+                    message: "This service has been disabled in this account for violation of Terms of Service. Please submit an appeal to continue using this product.".into(),
+                },
+            ),
+            case(
+                "403 UNSUPPORTED_CLIENT: the client is retired, not the account",
+                403,
+                "PERMISSION_DENIED",
+                "This client is no longer supported for Gemini Code Assist for individuals.",
+                json!([error_info("UNSUPPORTED_CLIENT", json!({}))]),
+                Verdict::ClientRetired {
+                    message: "This client is no longer supported for Gemini Code Assist for individuals.".into(),
+                },
+            ),
+            case(
+                "403 suspension without details",
+                403,
+                "PERMISSION_DENIED",
+                "This service has been disabled in this account for violation of Terms of Service.",
+                json!([]),
+                Verdict::Suspended {
+                    link: None,
+                    message: "This service has been disabled in this account for violation of Terms of Service.".into(),
                 },
             ),
             case(

@@ -18,6 +18,13 @@ pub enum AccountStatus {
     NeedsRelogin,
     /// Google answered 403: the account must be verified (the reason holds the link).
     Forbidden,
+    /// Google no longer serves this account through its OAuth client
+    /// (`UNSUPPORTED_CLIENT`, e.g. a personal account on the Gemini CLI client
+    /// since 2026-06-18). The reason holds Google's message and the options.
+    ClientRetired,
+    /// Google suspended the account ("disabled in this account for violation of
+    /// Terms of Service"); the link is the appeal form when Google gave one.
+    Suspended,
 }
 
 impl AccountStatus {
@@ -27,6 +34,8 @@ impl AccountStatus {
             Self::Disabled => "disabled",
             Self::NeedsRelogin => "needs_relogin",
             Self::Forbidden => "forbidden",
+            Self::ClientRetired => "client_retired",
+            Self::Suspended => "suspended",
         }
     }
 
@@ -35,6 +44,8 @@ impl AccountStatus {
             "disabled" => Self::Disabled,
             "needs_relogin" => Self::NeedsRelogin,
             "forbidden" => Self::Forbidden,
+            "client_retired" => Self::ClientRetired,
+            "suspended" => Self::Suspended,
             _ => Self::Active,
         }
     }
@@ -46,6 +57,8 @@ impl AccountStatus {
             Self::Disabled => "disabled by user",
             Self::NeedsRelogin => "needs re-login",
             Self::Forbidden => "forbidden / needs verification",
+            Self::ClientRetired => "client retired",
+            Self::Suspended => "suspended by Google",
         }
     }
 }

@@ -40,6 +40,10 @@ pub enum UpstreamError {
         /// A page where the user can fix it.
         link: Option<String>,
     },
+    /// Google no longer serves this account through this OAuth client
+    /// (`UNSUPPORTED_CLIENT`): the credentials are fine, the client is refused.
+    #[error("{message}")]
+    ClientRetired { message: String },
 }
 
 impl UpstreamError {
@@ -50,9 +54,31 @@ impl UpstreamError {
         }
     }
 
+    /// A fault of the host rather than of the account or the request: the
+    /// same call may succeed on the profile's next host. No answer, a 5xx, or
+    /// Google's own capacity (`MODEL_CAPACITY_EXHAUSTED`).
+    pub fn is_host_fault(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Status {
+                status, details, ..
+            } => {
+                *status >= 500
+                    || (*status == 429 && has_reason(details, "MODEL_CAPACITY_EXHAUSTED"))
+            }
+            _ => false,
+        }
+    }
+
     /// The refresh token is dead: the account needs a new sign-in.
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, Self::OAuth { error, .. } if error == "invalid_grant")
+    }
+
+    /// Google refused the client itself (`unauthorized_client`): the refresh
+    /// token was issued to another OAuth client.
+    pub fn is_unauthorized_client(&self) -> bool {
+        matches!(self, Self::OAuth { error, .. } if error == "unauthorized_client")
     }
 
     pub(crate) fn from_reqwest(error: reqwest::Error, what: &str) -> Self {
@@ -84,4 +110,11 @@ impl UpstreamError {
             timeout,
         }
     }
+}
+
+/// Whether Google's `error.details` hold an `ErrorInfo` with `reason`.
+pub fn has_reason(details: &[serde_json::Value], reason: &str) -> bool {
+    details
+        .iter()
+        .any(|d| d.get("reason").and_then(serde_json::Value::as_str) == Some(reason))
 }

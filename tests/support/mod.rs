@@ -6,6 +6,19 @@
 //! an email and a project), the access tokens it issued, and a script of
 //! answers for the generate endpoints. It records every generate request it
 //! received, so tests can assert on what the gateway sent upstream.
+//!
+//! It behaves as Google does in late 2026 (`shared/reference/google-2026.md`):
+//! - a refresh token belongs to the OAuth client that issued it; any other
+//!   client gets `unauthorized_client`;
+//! - personal accounts (free, AI Pro, Ultra) get `UNSUPPORTED_CLIENT` from
+//!   `loadCodeAssist` on the Gemini CLI client and are served on the
+//!   Antigravity client; Standard accounts (their own project) on Gemini CLI;
+//! - a suspended account gets the Terms-of-Service 403 on every generate call;
+//! - on the Antigravity client, newer models (Gemini 3, Claude) answer 404 to a
+//!   user agent below `antigravity/2.9.0`;
+//! - two hosts, `prod` (the main address, also `code_assist_url`) and `daily`,
+//!   share the world; either can be made to fail, and each request records
+//!   which host it reached.
 // Each test binary uses a different part of this module, and test support
 // may panic: a failed set-up is a failed test.
 #![allow(
@@ -35,6 +48,10 @@ use switchyard::gateway::{AppState, Gateway};
 use switchyard::store::{NewAccount, Store};
 use switchyard::upstream::google::GoogleClient;
 
+/// The Gemini CLI's OAuth client id (Code Assist Standard/Enterprise).
+pub const GEMINI_CLI_ID: &str =
+    "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com";
+
 /// An account the mock knows by its refresh token.
 #[derive(Clone, Debug)]
 pub struct MockAccount {
@@ -42,6 +59,21 @@ pub struct MockAccount {
     pub project: String,
     /// Whether `loadCodeAssist` reports a current tier (else the gateway must onboard).
     pub onboarded: bool,
+    /// The OAuth client id that issued the refresh token.
+    pub client_id: String,
+    /// A personal account (free, AI Pro, Ultra): refused on the Gemini CLI
+    /// client, served on Antigravity's free tier. Else a Standard account
+    /// with its own project.
+    pub personal: bool,
+    /// Google suspended the account for its Terms of Service.
+    pub suspended: bool,
+}
+
+/// Which of the two Code Assist hosts a request reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Host {
+    Prod,
+    Daily,
 }
 
 /// A scripted answer for the next generate call.
@@ -69,10 +101,15 @@ pub struct Received {
     pub email: String,
     pub body: Value,
     pub user_agent: String,
+    pub host: Host,
+    /// The `Client-Metadata` header, when sent.
+    pub client_metadata: Option<String>,
 }
 
 #[derive(Default)]
 struct World {
+    /// Hosts that answer every Code Assist call with this status.
+    failing_hosts: HashMap<Host, u16>,
     accounts: HashMap<String, MockAccount>,
     /// access token → (email, expires at in Unix seconds)
     issued: HashMap<String, (String, i64)>,
@@ -97,7 +134,10 @@ pub struct MockGoogle {
 }
 
 pub struct RunningMock {
+    /// The prod host (and the OAuth endpoints).
     pub addr: SocketAddr,
+    /// The daily host (the Antigravity client's first).
+    pub daily_addr: SocketAddr,
     pub mock: MockGoogle,
 }
 
@@ -106,10 +146,16 @@ impl RunningMock {
         format!("http://{}", self.addr)
     }
 
-    /// A config whose `[google]` URLs all point at this mock.
+    pub fn daily_url(&self) -> String {
+        format!("http://{}", self.daily_addr)
+    }
+
+    /// A config whose `[google]` URLs all point at this mock (the
+    /// Antigravity risk not accepted, as by default).
     pub fn config(&self) -> Config {
         let mut config = Config::default();
         config.google.code_assist_url = self.url();
+        config.google.antigravity_urls = vec![self.daily_url(), self.url()];
         config.google.oauth_auth_url = format!("{}/o/oauth2/v2/auth", self.url());
         config.google.oauth_token_url = format!("{}/token", self.url());
         config.google.userinfo_url = format!("{}/oauth2/v2/userinfo", self.url());
@@ -127,6 +173,16 @@ impl MockGoogle {
     pub async fn start() -> RunningMock {
         let mock = MockGoogle::default();
         mock.world.lock().token_lifetime_secs = 3600;
+        let addr = mock.listen(Host::Prod).await;
+        let daily_addr = mock.listen(Host::Daily).await;
+        RunningMock {
+            addr,
+            daily_addr,
+            mock,
+        }
+    }
+
+    async fn listen(&self, host: Host) -> SocketAddr {
         let app = Router::new()
             .route("/token", post(token))
             .route("/o/oauth2/v2/auth", get(authorize))
@@ -138,24 +194,93 @@ impl MockGoogle {
             .route("/v1internal:generateContent", post(generate))
             .route("/v1internal:streamGenerateContent", post(stream_generate))
             .route("/v1internal:countTokens", post(count_tokens))
-            .with_state(mock.clone());
+            .layer(axum::middleware::from_fn_with_state(
+                (self.clone(), host),
+                host_gate,
+            ))
+            .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        RunningMock { addr, mock }
+        addr
     }
 
+    /// A Standard (paid) Code Assist account with its own project, on the
+    /// Gemini CLI client. `onboarded: false` makes the gateway onboard it onto
+    /// the standard tier with its project.
     pub fn add_account(&self, refresh_token: &str, email: &str, onboarded: bool) {
+        self.insert_account(refresh_token, email, onboarded, GEMINI_CLI_ID, false);
+    }
+
+    /// A personal Google account whose refresh token the Antigravity client
+    /// issued, already on the free tier.
+    pub fn add_personal(&self, refresh_token: &str, email: &str) {
+        self.insert_account(
+            refresh_token,
+            email,
+            true,
+            switchyard::config::ANTIGRAVITY_CLIENT_ID,
+            true,
+        );
+    }
+
+    /// The same, not onboarded yet: adding it goes through `onboardUser`
+    /// onto the free tier.
+    pub fn add_new_personal(&self, refresh_token: &str, email: &str) {
+        self.insert_account(
+            refresh_token,
+            email,
+            false,
+            switchyard::config::ANTIGRAVITY_CLIENT_ID,
+            true,
+        );
+    }
+
+    /// A personal Google account whose refresh token the Gemini CLI client
+    /// issued (before June 2026): refreshes, then `UNSUPPORTED_CLIENT`.
+    pub fn add_personal_on_gemini_cli(&self, refresh_token: &str, email: &str) {
+        self.insert_account(refresh_token, email, true, GEMINI_CLI_ID, true);
+    }
+
+    fn insert_account(
+        &self,
+        refresh_token: &str,
+        email: &str,
+        onboarded: bool,
+        client_id: &str,
+        personal: bool,
+    ) {
         self.world.lock().accounts.insert(
             refresh_token.to_owned(),
             MockAccount {
                 email: email.to_owned(),
                 project: format!("project-{}", email.split('@').next().unwrap_or("x")),
                 onboarded,
+                client_id: client_id.to_owned(),
+                personal,
+                suspended: false,
             },
         );
+    }
+
+    /// Google suspends the account: every generate call gets the ToS 403.
+    pub fn suspend(&self, email: &str) {
+        for account in self.world.lock().accounts.values_mut() {
+            if account.email == email {
+                account.suspended = true;
+            }
+        }
+    }
+
+    /// Makes one host answer every Code Assist call with `status` (`None`: heal it).
+    pub fn fail_host(&self, host: Host, status: Option<u16>) {
+        let mut world = self.world.lock();
+        match status {
+            Some(status) => world.failing_hosts.insert(host, status),
+            None => world.failing_hosts.remove(&host),
+        };
     }
 
     /// The account (by refresh token) that the next browser sign-in signs in.
@@ -201,6 +326,8 @@ impl MockGoogle {
         self.world.lock().received.clone()
     }
 
+    /// The account an access token belongs to, with the OAuth client id the
+    /// token was issued to (the account's own).
     fn account_for(&self, headers: &HeaderMap) -> Result<(String, MockAccount), Response> {
         let token = headers
             .get("authorization")
@@ -230,6 +357,27 @@ impl MockGoogle {
             .ok_or_else(|| google_error(401, "UNAUTHENTICATED", "unknown account"))?;
         Ok((token, account))
     }
+}
+
+/// Fails every Code Assist call on a host made to fail; tags the request
+/// with its host for the handlers.
+async fn host_gate(
+    State((mock, host)): State<(MockGoogle, Host)>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let failing = mock.world.lock().failing_hosts.get(&host).copied();
+    if let Some(status) = failing
+        && request.uri().path().starts_with("/v1internal")
+    {
+        return google_error(
+            status,
+            "UNAVAILABLE",
+            "The service is currently unavailable.",
+        );
+    }
+    request.extensions_mut().insert(host);
+    next.run(request).await
 }
 
 pub fn google_error(code: u16, status: &str, message: &str) -> Response {
@@ -271,7 +419,11 @@ async fn token(
                 return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": "PKCE check failed."}))).into_response();
             }
         }
-        let email = world.accounts[&refresh].email.clone();
+        // The sign-in's client issued this refresh token.
+        let client_id = form.get("client_id").cloned().unwrap_or_default();
+        let account = world.accounts.get_mut(&refresh).unwrap();
+        account.client_id = client_id;
+        let email = account.email.clone();
         world.next_token += 1;
         let access = format!("ya29.mock-{}", world.next_token);
         let lifetime = world.token_lifetime_secs;
@@ -303,6 +455,13 @@ async fn token(
         )
             .into_response();
     };
+    if form.get("client_id") != Some(&account.client_id) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "unauthorized_client", "error_description": "Unauthorized"})),
+        )
+            .into_response();
+    }
     world.next_token += 1;
     world.refreshes += 1;
     let access = format!("ya29.mock-{}", world.next_token);
@@ -364,14 +523,30 @@ async fn load_code_assist(State(mock): State<MockGoogle>, headers: HeaderMap) ->
         Ok(found) => found,
         Err(response) => return response,
     };
-    if account.onboarded {
-        Json(
-            json!({"currentTier": {"id": "free-tier", "name": "Gemini Code Assist for individuals"},
-                    "cloudaicompanionProject": account.project}),
-        )
-        .into_response()
+    let antigravity = account.client_id == switchyard::config::ANTIGRAVITY_CLIENT_ID;
+    if account.personal && !antigravity {
+        return Json(json!({
+            "ineligibleTiers": [{
+                "reasonCode": "UNSUPPORTED_CLIENT",
+                "tierId": "free-tier",
+                "tierName": "Gemini Code Assist for individuals",
+                "reasonMessage": "This client is no longer supported for Gemini Code Assist for individuals. To continue using Gemini, please migrate to the Antigravity suite of products: https://antigravity.google"
+            }]
+        }))
+        .into_response();
+    }
+    let tier = if account.personal {
+        json!({"id": "free-tier", "name": "Gemini Code Assist for individuals"})
     } else {
+        json!({"id": "standard-tier", "name": "Gemini Code Assist Standard", "userDefinedCloudaicompanionProject": true})
+    };
+    if account.onboarded {
+        Json(json!({"currentTier": tier, "cloudaicompanionProject": account.project}))
+            .into_response()
+    } else if account.personal {
         Json(json!({"allowedTiers": [{"id": "free-tier", "isDefault": true}, {"id": "standard-tier"}]})).into_response()
+    } else {
+        Json(json!({"allowedTiers": [{"id": "standard-tier", "isDefault": true, "userDefinedCloudaicompanionProject": true}]})).into_response()
     }
 }
 
@@ -384,9 +559,17 @@ async fn onboard_user(
         Ok(found) => found,
         Err(response) => return response,
     };
-    if body.get("tierId").and_then(Value::as_str) != Some("free-tier")
-        || body.get("cloudaicompanionProject").is_some()
-    {
+    // The free tier runs on Google's project (sending one fails); the
+    // standard tier needs the account's own.
+    let sent_project = body.get("cloudaicompanionProject").and_then(Value::as_str);
+    let allowed = match body.get("tierId").and_then(Value::as_str) {
+        Some("free-tier") => account.personal && sent_project.is_none(),
+        Some("standard-tier") => {
+            !account.personal && sent_project == Some(account.project.as_str())
+        }
+        _ => false,
+    };
+    if !allowed {
         return google_error(400, "FAILED_PRECONDITION", "Precondition Failed");
     }
     let mut world = mock.world.lock();
@@ -434,6 +617,7 @@ async fn quota(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
 fn record(
     mock: &MockGoogle,
     method: &str,
+    host: Host,
     headers: &HeaderMap,
     body: &Value,
 ) -> Result<(Option<Scripted>, usize), Response> {
@@ -441,18 +625,37 @@ fn record(
     if body.get("project").and_then(Value::as_str) != Some(account.project.as_str()) {
         return Err(google_error(403, "PERMISSION_DENIED", "wrong project"));
     }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let user_agent = header("user-agent").unwrap_or_default();
     let mut world = mock.world.lock();
     world.received.push(Received {
         method: method.to_owned(),
         access_token: token,
-        email: account.email,
+        email: account.email.clone(),
         body: body.clone(),
-        user_agent: headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
+        user_agent: user_agent.clone(),
+        host,
+        client_metadata: header("client-metadata"),
     });
+    if account.suspended {
+        return Err(suspension());
+    }
+    let model = body["model"].as_str().unwrap_or_default();
+    if account.client_id == switchyard::config::ANTIGRAVITY_CLIENT_ID
+        && (model.starts_with("gemini-3") || model.starts_with("claude-"))
+        && !antigravity_version_at_least(&user_agent, (2, 9, 0))
+    {
+        return Err(google_error(
+            404,
+            "NOT_FOUND",
+            "Requested entity was not found.",
+        ));
+    }
     let number = world.received.len();
     let email = world.received[number - 1].email.clone();
     let own = world
@@ -461,6 +664,40 @@ fn record(
         .and_then(VecDeque::pop_front);
     let scripted = own.or_else(|| world.script.pop_front());
     Ok((scripted, number))
+}
+
+/// Google's suspension 403, with the appeal form in its details.
+fn suspension() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Json(json!({"error": {
+            "code": 403,
+            "message": "This service has been disabled in this account for violation of Terms of Service. Please submit an appeal to continue using this product.",
+            "status": "PERMISSION_DENIED",
+            "details": [{
+                "@type": "type.googleapis.com/google.rpc.Help",
+                "links": [{"description": "Submit an appeal", "url": "https://support.google.com/gemini/contact/appeal"}]
+            }]
+        }})),
+    )
+        .into_response()
+}
+
+/// Whether `user_agent` is `antigravity/X.Y.Z …` with a version at least `floor`.
+fn antigravity_version_at_least(user_agent: &str, floor: (u32, u32, u32)) -> bool {
+    let Some(version) = user_agent
+        .strip_prefix("antigravity/")
+        .and_then(|rest| rest.split_whitespace().next())
+    else {
+        return false;
+    };
+    let mut numbers = version.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+    let version = (
+        numbers.next().unwrap_or(0),
+        numbers.next().unwrap_or(0),
+        numbers.next().unwrap_or(0),
+    );
+    version >= floor
 }
 
 /// The default answer, when nothing is scripted: the mock behaves like a
@@ -588,10 +825,11 @@ fn wrap(response: &Value) -> Value {
 
 async fn generate(
     State(mock): State<MockGoogle>,
+    axum::Extension(host): axum::Extension<Host>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    match record(&mock, "generateContent", &headers, &body) {
+    match record(&mock, "generateContent", host, &headers, &body) {
         Err(response) => response,
         Ok((None, number)) => Json(wrap(&default_answer(&body, number))).into_response(),
         Ok((Some(Scripted::Error(code, error)), _)) => {
@@ -609,6 +847,7 @@ async fn generate(
 /// Counts one token per whitespace-separated word of every text part.
 async fn count_tokens(
     State(mock): State<MockGoogle>,
+    axum::Extension(host): axum::Extension<Host>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
@@ -636,6 +875,8 @@ async fn count_tokens(
         email: account.email,
         body: body.clone(),
         user_agent: String::new(),
+        host,
+        client_metadata: None,
     });
     Json(json!({"totalTokens": words})).into_response()
 }
@@ -646,10 +887,11 @@ fn sse_event(response: &Value) -> Bytes {
 
 async fn stream_generate(
     State(mock): State<MockGoogle>,
+    axum::Extension(host): axum::Extension<Host>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let scripted = match record(&mock, "streamGenerateContent", &headers, &body) {
+    let scripted = match record(&mock, "streamGenerateContent", host, &headers, &body) {
         Err(response) => return response,
         Ok(scripted) => scripted,
     };
@@ -785,17 +1027,36 @@ impl TestGateway {
             .unwrap()
     }
 
-    /// Adds an account straight into the store and the pool, as if signed in.
+    /// Adds a Standard account on the Gemini CLI client straight into the
+    /// store and the pool, as if signed in.
     pub async fn add_account(&self, refresh_token: &str, email: &str, project: &str) -> i64 {
+        self.add_account_on(refresh_token, email, project, "gemini-cli")
+            .await
+    }
+
+    /// Adds an account on the named OAuth client profile straight into the
+    /// store and the pool.
+    pub async fn add_account_on(
+        &self,
+        refresh_token: &str,
+        email: &str,
+        project: &str,
+        client: &str,
+    ) -> i64 {
+        let tier = if client == "antigravity" {
+            "free-tier"
+        } else {
+            "standard-tier"
+        };
         let account = NewAccount {
             email: email.to_owned(),
             upstream: "google".to_owned(),
-            oauth_client: "gemini-cli".to_owned(),
+            oauth_client: client.to_owned(),
             refresh_token: switchyard::secret::Secret::new(refresh_token),
             access_token: None,
             access_expires_at: None,
             project_id: Some(project.to_owned()),
-            tier: Some("free-tier".to_owned()),
+            tier: Some(tier.to_owned()),
         };
         let id = self.store.upsert_account(&account).unwrap().id;
         let state = self.gateway.state();

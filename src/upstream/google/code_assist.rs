@@ -29,10 +29,20 @@ pub type StreamChunks =
     Pin<Box<dyn Stream<Item = Result<GenerateContentResponse, UpstreamError>> + Send>>;
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Envelope<'a> {
     model: &'a str,
     project: &'a str,
-    user_prompt_id: &'a str,
+    #[serde(rename = "user_prompt_id", skip_serializing_if = "Option::is_none")]
+    user_prompt_id: Option<&'a str>,
+    /// The Antigravity client's fields: `userAgent: "antigravity"`,
+    /// `requestType: "agent"` and a `requestId` per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
     request: &'a GenerateContentRequest,
 }
 
@@ -102,25 +112,107 @@ struct Operation {
     error: Option<Value>,
 }
 
-fn method_url(google: &GoogleConfig, method: &str) -> String {
-    format!(
-        "{}/v1internal:{method}",
-        google.code_assist_url.trim_end_matches('/')
-    )
+fn method_url(host: &str, method: &str) -> String {
+    format!("{host}/v1internal:{method}")
+}
+
+/// Who is calling, as Code Assist wants it: the same object goes in the
+/// `Client-Metadata` header and in set-up bodies' `metadata`.
+fn client_metadata(profile: &OAuthClientProfile, project: Option<&str>) -> Value {
+    let platform = if profile.is_antigravity() {
+        match (std::env::consts::OS, std::env::consts::ARCH) {
+            ("macos", "aarch64") => "DARWIN_ARM64",
+            ("macos", _) => "DARWIN_AMD64",
+            ("windows", _) => "WINDOWS_AMD64",
+            (_, "aarch64") => "LINUX_ARM64",
+            _ => "LINUX_AMD64",
+        }
+    } else {
+        "PLATFORM_UNSPECIFIED"
+    };
+    let mut metadata = json!({
+        "ideType": profile.ide_type,
+        "platform": platform,
+        "pluginType": "GEMINI",
+    });
+    if let Some(project) = project {
+        metadata["duetProject"] = json!(project);
+    }
+    metadata
 }
 
 impl GoogleClient {
     fn code_assist_post(
         &self,
+        google: &GoogleConfig,
         url: String,
         profile: &OAuthClientProfile,
         access_token: &Secret,
         model: &str,
     ) -> reqwest::RequestBuilder {
-        self.http
+        let request = self
+            .http
             .post(url)
             .bearer_auth(access_token.expose())
-            .header(reqwest::header::USER_AGENT, profile.user_agent_for(model))
+            .header(
+                reqwest::header::USER_AGENT,
+                google.user_agent(profile, model),
+            );
+        if profile.is_antigravity() {
+            request.header(
+                "Client-Metadata",
+                client_metadata(profile, None).to_string(),
+            )
+        } else {
+            request
+        }
+    }
+
+    /// Runs `call` on each of the profile's hosts in turn until one answers
+    /// with something other than a host fault (no answer, 5xx, Google's
+    /// capacity); the last host's answer is returned as it is.
+    async fn on_hosts<T, F, Fut>(
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        what: &str,
+        mut call: F,
+    ) -> Result<T, UpstreamError>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, UpstreamError>>,
+    {
+        let hosts = google.hosts(profile);
+        let last = hosts.len().saturating_sub(1);
+        for (index, host) in hosts.iter().enumerate() {
+            match call((*host).to_owned()).await {
+                Err(error) if index < last && error.is_host_fault() => {
+                    tracing::info!(%host, %error, "{what}: host failed, trying the next one");
+                }
+                other => return other,
+            }
+        }
+        Err(UpstreamError::Setup {
+            message: format!("OAuth client profile `{}` has no hosts", profile.name),
+            link: None,
+        })
+    }
+
+    /// One JSON call to `method`, on each host in turn (see [`Self::on_hosts`]).
+    async fn call_method<T: serde::de::DeserializeOwned>(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        method: &str,
+        body: &Value,
+    ) -> Result<T, UpstreamError> {
+        Self::on_hosts(google, profile, method, |host| {
+            let request = self
+                .code_assist_post(google, method_url(&host, method), profile, access_token, "")
+                .json(body);
+            self.call_json(request, method)
+        })
+        .await
     }
 
     async fn call_json<T: serde::de::DeserializeOwned>(
@@ -148,18 +240,6 @@ impl GoogleClient {
         serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("{what}: {e}")))
     }
 
-    fn client_metadata(profile: &OAuthClientProfile, project: Option<&str>) -> Value {
-        let mut metadata = json!({
-            "ideType": profile.ide_type,
-            "platform": "PLATFORM_UNSPECIFIED",
-            "pluginType": "GEMINI",
-        });
-        if let Some(project) = project {
-            metadata["duetProject"] = json!(project);
-        }
-        metadata
-    }
-
     /// Finds the account's Code Assist project and tier, onboarding it when it
     /// has none yet. `project` is the user's own Cloud project, if any.
     pub async fn setup_account(
@@ -169,19 +249,13 @@ impl GoogleClient {
         access_token: &Secret,
         project: Option<&str>,
     ) -> Result<AccountSetup, UpstreamError> {
-        let mut body = json!({ "metadata": Self::client_metadata(profile, project) });
+        let mut body = json!({ "metadata": client_metadata(profile, project) });
         if let Some(project) = project {
             body["cloudaicompanionProject"] = json!(project);
         }
-        let request = self
-            .code_assist_post(
-                method_url(google, "loadCodeAssist"),
-                profile,
-                access_token,
-                "",
-            )
-            .json(&body);
-        let loaded: LoadCodeAssistResponse = self.call_json(request, "loadCodeAssist").await?;
+        let loaded: LoadCodeAssistResponse = self
+            .call_method(google, profile, access_token, "loadCodeAssist", &body)
+            .await?;
 
         if let Some(current) = &loaded.current_tier {
             let project_id = loaded
@@ -196,6 +270,19 @@ impl GoogleClient {
                 .or_else(|| current.id.clone())
                 .unwrap_or_else(|| "standard-tier".to_owned());
             return Ok(AccountSetup { project_id, tier });
+        }
+
+        if let Some(retired) = loaded
+            .ineligible_tiers
+            .iter()
+            .find(|t| t.reason_code.as_deref() == Some("UNSUPPORTED_CLIENT"))
+        {
+            return Err(UpstreamError::ClientRetired {
+                message: retired
+                    .reason_message
+                    .clone()
+                    .unwrap_or_else(|| "This client is no longer supported".to_owned()),
+            });
         }
 
         if let Some(validation) = loaded.ineligible_tiers.iter().find(|t| {
@@ -230,15 +317,29 @@ impl GoogleClient {
         }
         let mut body = json!({
             "tierId": tier_id,
-            "metadata": Self::client_metadata(profile, onboard_project),
+            "metadata": client_metadata(profile, onboard_project),
         });
         if let Some(project) = onboard_project {
             body["cloudaicompanionProject"] = json!(project);
         }
-        let request = self
-            .code_assist_post(method_url(google, "onboardUser"), profile, access_token, "")
-            .json(&body);
-        let mut operation: Operation = self.call_json(request, "onboardUser").await?;
+        // The operation is polled on the host that started it.
+        let (mut operation, host): (Operation, String) =
+            Self::on_hosts(google, profile, "onboardUser", |host| {
+                let request = self
+                    .code_assist_post(
+                        google,
+                        method_url(&host, "onboardUser"),
+                        profile,
+                        access_token,
+                        "",
+                    )
+                    .json(&body);
+                async move {
+                    let operation = self.call_json(request, "onboardUser").await?;
+                    Ok((operation, host))
+                }
+            })
+            .await?;
         let deadline = tokio::time::Instant::now() + self.onboard_deadline;
         while !operation.done {
             let Some(name) = operation.name.clone() else {
@@ -256,15 +357,12 @@ impl GoogleClient {
                 });
             }
             tokio::time::sleep(self.onboard_poll_interval).await;
-            let url = format!(
-                "{}/v1internal/{name}",
-                google.code_assist_url.trim_end_matches('/')
-            );
+            let url = format!("{host}/v1internal/{name}");
             let request = self
                 .http
                 .get(url)
                 .bearer_auth(access_token.expose())
-                .header(reqwest::header::USER_AGENT, profile.user_agent_for(""));
+                .header(reqwest::header::USER_AGENT, google.user_agent(profile, ""));
             operation = self.call_json(request, "onboarding operation").await?;
         }
         if let Some(error) = operation.error {
@@ -294,6 +392,37 @@ impl GoogleClient {
         })
     }
 
+    /// Asks `loadCodeAssist` whether Google still serves the account through
+    /// this client: `Some(Google's message)` when it answers
+    /// `UNSUPPORTED_CLIENT` (the quota poll runs it, so accounts stored before
+    /// Google retired a client get their honest status).
+    pub async fn retired_client(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        project: &str,
+    ) -> Result<Option<String>, UpstreamError> {
+        let body = json!({
+            "metadata": client_metadata(profile, Some(project)),
+            "cloudaicompanionProject": project,
+        });
+        let loaded: LoadCodeAssistResponse = self
+            .call_method(google, profile, access_token, "loadCodeAssist", &body)
+            .await?;
+        if loaded.current_tier.is_some() {
+            return Ok(None);
+        }
+        Ok(loaded
+            .ineligible_tiers
+            .into_iter()
+            .find(|t| t.reason_code.as_deref() == Some("UNSUPPORTED_CLIENT"))
+            .map(|t| {
+                t.reason_message
+                    .unwrap_or_else(|| "This client is no longer supported".to_owned())
+            }))
+    }
+
     /// The account's remaining quota per model.
     pub async fn user_quota(
         &self,
@@ -317,15 +446,15 @@ impl GoogleClient {
             #[serde(default)]
             buckets: Vec<Bucket>,
         }
-        let request = self
-            .code_assist_post(
-                method_url(google, "retrieveUserQuota"),
+        let quota: Quota = self
+            .call_method(
+                google,
                 profile,
                 access_token,
-                "",
+                "retrieveUserQuota",
+                &json!({ "project": project }),
             )
-            .json(&json!({ "project": project }));
-        let quota: Quota = self.call_json(request, "retrieveUserQuota").await?;
+            .await?;
         let now = now_unix();
         let mut records: Vec<QuotaRecord> = quota
             .buckets
@@ -350,20 +479,27 @@ impl GoogleClient {
     fn generate_request(
         &self,
         google: &GoogleConfig,
+        host: &str,
         profile: &OAuthClientProfile,
         access_token: &Secret,
         target: &Target<'_>,
         method: &str,
     ) -> reqwest::RequestBuilder {
-        let prompt_id = crate::ids::random_hex_id();
+        let id = crate::ids::random_hex_id();
+        let antigravity = profile.is_antigravity();
+        let request_id = format!("agent-{id}");
         let envelope = Envelope {
             model: target.model,
             project: target.project,
-            user_prompt_id: &prompt_id,
+            user_prompt_id: (!antigravity).then_some(id.as_str()),
+            user_agent: antigravity.then_some("antigravity"),
+            request_type: antigravity.then_some("agent"),
+            request_id: antigravity.then_some(request_id.as_str()),
             request: target.request,
         };
         self.code_assist_post(
-            method_url(google, method),
+            google,
+            method_url(host, method),
             profile,
             access_token,
             target.model,
@@ -379,10 +515,20 @@ impl GoogleClient {
         access_token: &Secret,
         target: &Target<'_>,
     ) -> Result<GenerateContentResponse, UpstreamError> {
-        let request = self
-            .generate_request(google, profile, access_token, target, "generateContent")
-            .timeout(target.timeout);
-        let wrapped: Wrapped = self.call_json(request, "generateContent").await?;
+        let wrapped: Wrapped = Self::on_hosts(google, profile, "generateContent", |host| {
+            let request = self
+                .generate_request(
+                    google,
+                    &host,
+                    profile,
+                    access_token,
+                    target,
+                    "generateContent",
+                )
+                .timeout(target.timeout);
+            self.call_json(request, "generateContent")
+        })
+        .await?;
         Ok(wrapped.unwrap_response())
     }
 
@@ -423,16 +569,20 @@ impl GoogleClient {
                 contents: &contents,
             },
         };
-        let request = self
-            .code_assist_post(
-                method_url(google, "countTokens"),
-                profile,
-                access_token,
-                target.model,
-            )
-            .json(&body)
-            .timeout(target.timeout);
-        let counted: CountResponse = self.call_json(request, "countTokens").await?;
+        let counted: CountResponse = Self::on_hosts(google, profile, "countTokens", |host| {
+            let request = self
+                .code_assist_post(
+                    google,
+                    method_url(&host, "countTokens"),
+                    profile,
+                    access_token,
+                    target.model,
+                )
+                .json(&body)
+                .timeout(target.timeout);
+            self.call_json(request, "countTokens")
+        })
+        .await?;
         Ok(counted.total_tokens)
     }
 
@@ -446,31 +596,38 @@ impl GoogleClient {
         access_token: &Secret,
         target: &Target<'_>,
     ) -> Result<StreamChunks, UpstreamError> {
-        let request = self
-            .generate_request(
-                google,
-                profile,
-                access_token,
-                target,
-                "streamGenerateContent?alt=sse",
-            )
-            .header(reqwest::header::ACCEPT, "text/event-stream");
-        let response = tokio::time::timeout(target.timeout, request.send())
-            .await
-            .map_err(|_| UpstreamError::Transport {
-                message: format!(
-                    "streamGenerateContent: no answer within {} s",
-                    target.timeout.as_secs()
-                ),
-                timeout: true,
-            })?
-            .map_err(|e| UpstreamError::from_reqwest(e, "streamGenerateContent failed"))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            return Err(status_error(status, &headers, &body));
-        }
+        let response = Self::on_hosts(google, profile, "streamGenerateContent", |host| {
+            let request = self
+                .generate_request(
+                    google,
+                    &host,
+                    profile,
+                    access_token,
+                    target,
+                    "streamGenerateContent?alt=sse",
+                )
+                .header(reqwest::header::ACCEPT, "text/event-stream");
+            async move {
+                let response = tokio::time::timeout(target.timeout, request.send())
+                    .await
+                    .map_err(|_| UpstreamError::Transport {
+                        message: format!(
+                            "streamGenerateContent: no answer within {} s",
+                            target.timeout.as_secs()
+                        ),
+                        timeout: true,
+                    })?
+                    .map_err(|e| UpstreamError::from_reqwest(e, "streamGenerateContent failed"))?;
+                let status = response.status();
+                if !status.is_success() {
+                    let headers = response.headers().clone();
+                    let body = response.text().await.unwrap_or_default();
+                    return Err(status_error(status, &headers, &body));
+                }
+                Ok(response)
+            }
+        })
+        .await?;
         let idle_timeout = target.timeout;
         let events = response.bytes_stream().eventsource();
         let chunks = events.filter_map(|event| async move {
