@@ -195,8 +195,11 @@ async fn accounts_add_list_update_remove() {
     assert_eq!(list[0]["email"], "new@example.com");
     assert_eq!(list[0]["status"], "active");
     assert_eq!(list[0]["project_id"], "project-new");
-    assert_eq!(list[0]["oauth_client"], "antigravity");
-    assert_eq!(list[0]["quotas"].as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["client"], "antigravity");
+    assert_eq!(
+        list[0]["windows"]["gemini"]["weekly"]["remaining_fraction"],
+        0.6
+    );
 
     let (ok, stdout, _) = binary.run(&["accounts", "list"]).await;
     assert!(ok);

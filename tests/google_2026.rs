@@ -427,3 +427,261 @@ async fn antigravity_urls_take_a_comma_separated_list() {
     assert!(!ok);
     assert!(stderr.contains("google.antigravity_urls"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_list_shows_client_tier_windows_and_models_and_v1_models_the_claude_ones() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//personal", "me@gmail.com");
+    mock.mock.add_account("1//work", "dev@company.com", true);
+    let binary = accepted_home(&mock, "2.9.1");
+    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    assert!(add(&binary, &["--refresh-token", "1//work"]).await.0);
+    let (ok, stdout, _) = binary.run(&["accounts", "list", "--json"]).await;
+    assert!(ok);
+    let list: Value = serde_json::from_str(&stdout).unwrap();
+    let personal = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "me@gmail.com")
+        .unwrap();
+    assert_eq!(personal["client"], "antigravity");
+    assert_eq!(personal["tier"], "free-tier");
+    for (group, window, left) in [
+        ("gemini", "5h", 0.8),
+        ("gemini", "weekly", 0.6),
+        ("3p", "5h", 1.0),
+        ("3p", "weekly", 0.9),
+    ] {
+        let shown = &personal["windows"][group][window];
+        assert_eq!(shown["remaining_fraction"], left, "{group} {window}");
+        assert!(shown["reset_at"].as_i64().unwrap() > 0);
+        assert!(shown["resets"].as_str().unwrap().contains('T'));
+    }
+    let models: Vec<&str> = personal["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(models.contains(&"claude-opus-4-6-thinking"), "{models:?}");
+    assert_eq!(
+        personal["deprecated_models"]["gemini-3-pro-preview"],
+        "gemini-3.1-pro-low"
+    );
+    let work = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "dev@company.com")
+        .unwrap();
+    assert_eq!(work["client"], "gemini-cli");
+    assert_eq!(work["tier"], "standard-tier");
+    assert!(work["models"].as_array().unwrap().len() >= 3);
+
+    let (_, table, _) = binary.run(&["accounts", "list"]).await;
+    assert!(
+        table.contains("Gemini 5h 80%") && table.contains("Claude/GPT 5h 100%"),
+        "{table}"
+    );
+
+    let serve = binary.serve(&[]).await;
+    let client = reqwest::Client::new();
+    let openai: Value = client
+        .get(serve.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = openai["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "claude-opus-4-6-thinking",
+        "claude-sonnet-4-6",
+        "gemini-2.5-flash-lite",
+    ] {
+        assert!(ids.contains(&expected), "{expected} in {ids:?}");
+    }
+    let gemini: Value = client
+        .get(serve.url("/v1beta/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        gemini.to_string().contains("models/claude-sonnet-4-6"),
+        "{gemini}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_names_reach_the_claude_model_and_unknown_models_get_a_404_naming_real_ones() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//personal", "me@gmail.com");
+    let binary = accepted_home(&mock, "2.9.1");
+    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let serve = binary.serve(&[]).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(serve.url("/v1/messages"))
+        .json(&json!({"model": "claude-opus-4-6", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "opus?"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let calls = generate_calls(&mock);
+    assert_eq!(
+        calls.last().unwrap().body["model"],
+        "claude-opus-4-6-thinking"
+    );
+    // Google's forwarding rule for a retired id.
+    let response = client
+        .post(serve.url("/v1/chat/completions"))
+        .json(&chat_body("gemini-3-pro-preview", "fwd", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        generate_calls(&mock).last().unwrap().body["model"],
+        "gemini-3.1-pro-low"
+    );
+    // A model nobody offers: 404 in each caller's own protocol.
+    let before = generate_calls(&mock).len();
+    let openai = client
+        .post(serve.url("/v1/chat/completions"))
+        .json(&chat_body("gemini-9-ultra", "x", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(openai.status(), 404);
+    let body: Value = openai.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("gemini-9-ultra") && message.contains("claude-sonnet-4-6"),
+        "{message}"
+    );
+    let anthropic = client
+        .post(serve.url("/v1/messages"))
+        .json(&json!({"model": "gemini-9-ultra", "max_tokens": 8,
+            "messages": [{"role": "user", "content": "x"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anthropic.status(), 404);
+    let body: Value = anthropic.json().await.unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "not_found_error");
+    let gemini = client
+        .post(serve.url("/v1beta/models/gemini-9-ultra:generateContent"))
+        .json(&json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gemini.status(), 404);
+    let body: Value = gemini.json().await.unwrap();
+    assert_eq!(body["error"]["status"], "NOT_FOUND");
+    assert_eq!(generate_calls(&mock).len(), before, "nothing sent upstream");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_gemini_weekly_window_keeps_gemini_away_until_its_reset_but_claude_serves() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//empty", "empty@gmail.com");
+    mock.mock.add_personal("1//full", "full@gmail.com");
+    let reset = switchyard::store::now_unix() + 2 * 86_400;
+    mock.mock
+        .set_window("empty@gmail.com", "gemini-weekly", 0.0, reset);
+    let binary = accepted_home(&mock, "2.9.1");
+    assert!(add(&binary, &["--refresh-token", "1//empty"]).await.0);
+    assert!(add(&binary, &["--refresh-token", "1//full"]).await.0);
+    // Read at 0 is the status `quota exhausted`, as if a 429 had said so.
+    let (_, table, _) = binary.run(&["accounts", "list"]).await;
+    let line = table
+        .lines()
+        .find(|l| l.contains("empty@gmail.com"))
+        .unwrap();
+    assert!(
+        line.contains("quota exhausted (Gemini models, resets at"),
+        "{table}"
+    );
+    let serve = binary.serve(&[]).await;
+    let client = reqwest::Client::new();
+    for i in 0..4 {
+        let response = client
+            .post(serve.url("/v1/chat/completions"))
+            .json(&chat_body("gemini-3-flash", &format!("g{i}"), false))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    for i in 0..4 {
+        let response = client
+            .post(serve.url("/v1/chat/completions"))
+            .json(&chat_body("claude-sonnet-4-6", &format!("c{i}"), false))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let calls = generate_calls(&mock);
+    let gemini_from_empty = calls
+        .iter()
+        .filter(|c| c.email == "empty@gmail.com" && c.body["model"] == "gemini-3-flash")
+        .count();
+    assert_eq!(
+        gemini_from_empty, 0,
+        "no Gemini requests to the empty account"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.email == "empty@gmail.com" && c.body["model"] == "claude-sonnet-4-6"),
+        "it still serves Claude models: {:?}",
+        calls
+            .iter()
+            .map(|c| (c.email.clone(), c.body["model"].clone()))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_five_hour_window_is_read_on_daily_and_dropped_when_only_prod_answers() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//personal", "me@gmail.com");
+    mock.mock.set_window(
+        "me@gmail.com",
+        "gemini-5h",
+        0.3,
+        switchyard::store::now_unix() + 3600,
+    );
+    let binary = accepted_home(&mock, "2.9.1");
+    mock.mock.fail_host(Host::Daily, Some(503));
+    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let account = store(&binary).find_account("me@gmail.com").unwrap();
+    assert!(
+        account.windows.iter().all(|w| w.window == "weekly"),
+        "prod's frozen 5-hour figure is not kept: {:?}",
+        account.windows
+    );
+    mock.mock.fail_host(Host::Daily, None);
+    let (ok, _, stderr) = binary.run(&["accounts", "refresh"]).await;
+    assert!(ok, "{stderr}");
+    let account = store(&binary).find_account("me@gmail.com").unwrap();
+    let five_hour = account
+        .windows
+        .iter()
+        .find(|w| w.group == "gemini" && w.window == "5h")
+        .expect("daily's 5-hour window");
+    assert_eq!(five_hour.remaining_fraction, Some(0.3));
+}

@@ -210,12 +210,12 @@ pub(crate) async fn add_with_grant(
             });
         }
     };
-    let (quotas, quota_warning) = match client
-        .user_quota(google, profile, &grant.access_token, &setup.project_id)
+    let (state, quota_warning) = match client
+        .account_state(google, profile, &grant.access_token, &setup.project_id)
         .await
     {
-        Ok(quotas) => (quotas, None),
-        Err(error) => (Vec::new(), Some(error.to_string())),
+        Ok(state) => (state, None),
+        Err(error) => (Default::default(), Some(error.to_string())),
     };
     let account = NewAccount {
         email: email.clone(),
@@ -228,13 +228,14 @@ pub(crate) async fn add_with_grant(
         project_id: Some(setup.project_id.clone()),
         tier: Some(setup.tier.clone()),
     };
-    let models = quotas.len();
+    let models = state
+        .catalog
+        .as_ref()
+        .map_or(state.quotas.len(), |c| c.models.len());
     let Upserted { id, created } = store
         .run(move |store| {
             let upserted = store.upsert_account(&account)?;
-            if !quotas.is_empty() {
-                store.replace_quotas(upserted.id, &quotas)?;
-            }
+            save_state(store, upserted.id, &state)?;
             Ok(upserted)
         })
         .await?;
@@ -339,7 +340,7 @@ pub async fn refresh_quota(
     config: &Config,
     store: &Store,
     account: &crate::store::AccountRecord,
-) -> Result<Vec<crate::store::QuotaRecord>, RefreshError> {
+) -> Result<crate::upstream::google::AccountState, RefreshError> {
     let profile = config
         .google
         .oauth_profile(&account.oauth_client)
@@ -379,11 +380,88 @@ pub async fn refresh_quota(
             message: reason,
         }));
     }
-    let quotas = client
-        .user_quota(&config.google, profile, &grant.access_token, project)
+    let state = client
+        .account_state(&config.google, profile, &grant.access_token, project)
         .await?;
-    store.replace_quotas(account.id, &quotas)?;
-    Ok(quotas)
+    save_state(store, account.id, &state)?;
+    Ok(state)
+}
+
+/// Stores what a poll learned (an unanswered part keeps what was stored),
+/// and an empty quota window as the limit it means.
+pub fn save_state(
+    store: &Store,
+    account_id: i64,
+    state: &crate::upstream::google::AccountState,
+) -> Result<(), StoreError> {
+    if !state.quotas.is_empty() {
+        store.replace_quotas(account_id, &state.quotas)?;
+    }
+    if let Some(catalog) = &state.catalog {
+        store.set_catalog(account_id, catalog)?;
+    }
+    store.set_windows(account_id, &state.windows)?;
+    let now = crate::store::now_unix();
+    let existing = store.limits(now)?;
+    for limit in crate::pool::window_limits(&state.windows, now) {
+        let known = existing.iter().any(|l| {
+            l.account_id == account_id && l.model == limit.model && l.until >= limit.until
+        });
+        if !known {
+            store.set_limit(&crate::store::LimitRecord {
+                account_id,
+                model: limit.model,
+                kind: limit.kind,
+                until: limit.until,
+                reason: limit.reason,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// An account's quota in one line: both windows of each group when Google
+/// reports windows (`Gemini 5h 80% (resets …), weekly 40% (resets …)`),
+/// else each model's share.
+pub fn describe_quota(
+    windows: &[crate::store::QuotaWindow],
+    quotas: &[crate::store::QuotaRecord],
+) -> String {
+    let percent = |f: Option<f64>| {
+        f.map(|f| format!("{:.0}%", f * 100.0))
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    if windows.is_empty() {
+        if quotas.is_empty() {
+            return "no quota reported".to_owned();
+        }
+        return quotas
+            .iter()
+            .map(|q| format!("{} {}", q.model, percent(q.remaining_fraction)))
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    let mut groups: Vec<&str> = windows.iter().map(|w| w.group.as_str()).collect();
+    groups.dedup();
+    groups
+        .iter()
+        .map(|group| {
+            let parts: Vec<String> = windows
+                .iter()
+                .filter(|w| w.group == *group)
+                .map(|w| {
+                    let reset = w
+                        .reset_at
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                        .map(|t| format!(" (resets {})", t.format("%Y-%m-%d %H:%M UTC")))
+                        .unwrap_or_default();
+                    format!("{} {}{reset}", w.window, percent(w.remaining_fraction))
+                })
+                .collect();
+            format!("{} {}", crate::pool::group_label(group), parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// An account's one status line, the same in the CLI, the tray and the window:
@@ -445,7 +523,15 @@ pub fn describe_status(
         .iter()
         .filter(|l| l.account_id == record.id && l.until > now)
         .map(|l| {
-            let model = l.model.as_deref().unwrap_or("all models");
+            let group = l
+                .model
+                .as_deref()
+                .and_then(|m| m.strip_prefix("group:"))
+                .map(|g| format!("{} models", crate::pool::group_label(g)));
+            let model = group
+                .as_deref()
+                .or(l.model.as_deref())
+                .unwrap_or("all models");
             match l.kind {
                 LimitKind::QuotaExhausted => {
                     format!("quota exhausted ({model}, resets at {})", time(l.until))

@@ -351,20 +351,12 @@ async fn refresh(
     let mut failures = 0;
     for account in accounts {
         match crate::accounts::refresh_quota(client, config, store, &account).await {
-            Ok(quotas) => {
-                let list: Vec<String> = quotas
-                    .iter()
-                    .map(|q| {
-                        format!(
-                            "{} {}",
-                            q.model,
-                            q.remaining_fraction
-                                .map(|f| format!("{:.0}%", f * 100.0))
-                                .unwrap_or_else(|| "?".to_owned())
-                        )
-                    })
-                    .collect();
-                println!("{}: {}", account.email, list.join(", "));
+            Ok(state) => {
+                println!(
+                    "{}: {}",
+                    account.email,
+                    crate::accounts::describe_quota(&state.windows, &state.quotas)
+                );
             }
             Err(error) => {
                 failures += 1;
@@ -401,6 +393,8 @@ struct AccountView<'a> {
     id: i64,
     email: &'a str,
     upstream: &'a str,
+    /// The OAuth client the account is on (`gemini-cli`, `antigravity`, …).
+    client: &'a str,
     oauth_client: &'a str,
     status: &'static str,
     /// The one-line status, limits included.
@@ -412,7 +406,21 @@ struct AccountView<'a> {
     created_at: i64,
     last_used_at: Option<i64>,
     quotas: Vec<&'a QuotaRecord>,
+    /// Quota windows per group: `{"gemini": {"5h": {…}, "weekly": {…}}, "3p": …}`.
+    windows: std::collections::BTreeMap<&'a str, std::collections::BTreeMap<&'a str, WindowView>>,
+    /// The models Google offers the account (empty: not reported).
+    models: Vec<&'a str>,
+    /// Google's forwarding rules for retired model ids.
+    deprecated_models: Option<&'a std::collections::BTreeMap<String, String>>,
     limits: Vec<&'a LimitRecord>,
+}
+
+#[derive(Serialize)]
+struct WindowView {
+    remaining_fraction: Option<f64>,
+    reset_at: Option<i64>,
+    /// The reset time in RFC 3339, for people and scripts alike.
+    resets: Option<String>,
 }
 
 impl<'a> AccountView<'a> {
@@ -426,6 +434,7 @@ impl<'a> AccountView<'a> {
             id: account.id,
             email: &account.email,
             upstream: &account.upstream,
+            client: &account.oauth_client,
             oauth_client: &account.oauth_client,
             status: account.status.as_str(),
             status_label: crate::accounts::describe_status(account, limits, now),
@@ -440,6 +449,30 @@ impl<'a> AccountView<'a> {
                 .filter(|(id, _)| *id == account.id)
                 .map(|(_, q)| q)
                 .collect(),
+            windows: {
+                let mut groups: std::collections::BTreeMap<_, std::collections::BTreeMap<_, _>> =
+                    std::collections::BTreeMap::new();
+                for w in &account.windows {
+                    groups.entry(w.group.as_str()).or_default().insert(
+                        w.window.as_str(),
+                        WindowView {
+                            remaining_fraction: w.remaining_fraction,
+                            reset_at: w.reset_at,
+                            resets: w
+                                .reset_at
+                                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                                .map(|t| t.to_rfc3339()),
+                        },
+                    );
+                }
+                groups
+            },
+            models: account
+                .catalog
+                .iter()
+                .flat_map(|c| c.models.iter().map(|m| m.id.as_str()))
+                .collect(),
+            deprecated_models: account.catalog.as_ref().map(|c| &c.deprecated),
             limits: limits
                 .iter()
                 .filter(|l| l.account_id == account.id)
@@ -459,7 +492,7 @@ fn print_table(
             "no accounts yet: add one with `switchyard accounts add --refresh-token TOKEN`\n",
         );
     }
-    let rows: Vec<[String; 6]> = accounts
+    let rows: Vec<[String; 7]> = accounts
         .iter()
         .map(|a| {
             let lowest = quotas
@@ -469,14 +502,20 @@ fn print_table(
                 .fold(None, |low: Option<f64>, f| {
                     Some(low.map_or(f, |l| l.min(f)))
                 });
+            let quota = if a.windows.is_empty() {
+                lowest
+                    .map(|f| format!("lowest {:.0}%", f * 100.0))
+                    .unwrap_or_else(|| "-".to_owned())
+            } else {
+                crate::accounts::describe_quota(&a.windows, &[])
+            };
             [
                 a.id.to_string(),
                 a.email.clone(),
+                a.oauth_client.clone(),
                 crate::accounts::describe_status(a, limits, now),
                 a.tier.clone().unwrap_or_else(|| "-".to_owned()),
-                lowest
-                    .map(|f| format!("{:.0}%", f * 100.0))
-                    .unwrap_or_else(|| "-".to_owned()),
+                quota,
                 a.last_used_at
                     .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -484,7 +523,15 @@ fn print_table(
             ]
         })
         .collect();
-    let header = ["ID", "EMAIL", "STATUS", "TIER", "LOWEST QUOTA", "LAST USED"];
+    let header = [
+        "ID",
+        "EMAIL",
+        "CLIENT",
+        "STATUS",
+        "TIER",
+        "QUOTA",
+        "LAST USED",
+    ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -64,7 +64,8 @@ pub async fn count_tokens(
     let gemini_request = gemini_request_from_anthropic_count_tokens(&request)
         .map_err(|e| fail(GatewayError::from(e)))?;
     let config = state.config.load_full();
-    let upstream_model = models::upstream_model(&config.models, &request.model);
+    let upstream_model = models::upstream_model(&config.models, &request.model, &*state.pool);
+    models::check_offered(&state.pool, &request.model, &upstream_model).map_err(fail)?;
     let session = session_key(None, &gemini_request);
     let input_tokens =
         relay::count_tokens(&state, &config, &upstream_model, session, &gemini_request)

@@ -118,7 +118,8 @@ pub async fn model_action(
                 }
             };
             let config = state.config.load_full();
-            let upstream_model = models::upstream_model(&config.models, model);
+            let upstream_model = models::upstream_model(&config.models, model, &*state.pool);
+            models::check_offered(&state.pool, model, &upstream_model).map_err(fail)?;
             let total = relay::count_tokens(&state, &config, &upstream_model, None, &request)
                 .await
                 .map_err(fail)?;
@@ -153,7 +154,8 @@ async fn json_array(
     request: &GenerateContentRequest,
 ) -> Result<Response, Failed> {
     let config = state.config.load_full();
-    let upstream_model = models::upstream_model(&config.models, model);
+    let upstream_model = models::upstream_model(&config.models, model, &*state.pool);
+    models::check_offered(&state.pool, model, &upstream_model).map_err(fail)?;
     let session = super::respond::session_key(None, request);
     let (mut chunks, served) = relay::stream(state, &config, &upstream_model, session, request)
         .await

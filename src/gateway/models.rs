@@ -1,6 +1,8 @@
 //! Which upstream model serves a client's model name: the user's `[models]`
-//! table first (exact names, then the longest matching glob), then built-in
-//! defaults for Claude and GPT family names; anything else passes through.
+//! table first (exact names, then the longest matching glob), then Google's
+//! own forwarding rules for retired ids, then a model the accounts offer by
+//! that name, then built-in defaults for Claude names (the Claude models the
+//! accounts offer, else Gemini) and GPT names; anything else passes through.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +18,67 @@ const DEFAULT_MAPPINGS: &[(&str, &str)] = &[
     ("o3*", "gemini-2.5-pro"),
     ("o4*", "gemini-2.5-pro"),
 ];
+
+/// Claude names go to the Claude models Google offers, when an account has
+/// them (checked before [`DEFAULT_MAPPINGS`]).
+const CLAUDE_MAPPINGS: &[(&str, &str)] = &[
+    ("claude-opus-*", "claude-opus-4-6-thinking"),
+    ("claude-sonnet-*", "claude-sonnet-4-6"),
+    ("claude-haiku-*", "claude-sonnet-4-6"),
+    ("claude-*", "claude-sonnet-4-6"),
+];
+
+/// What the accounts offer, as model resolution needs it.
+pub trait Offered {
+    /// Whether some usable account offers `model` (`false` when unknown).
+    fn offers(&self, model: &str) -> bool;
+    /// Google's replacement for a retired id.
+    fn forwarded(&self, model: &str) -> Option<String>;
+}
+
+impl Offered for crate::pool::Pool {
+    fn offers(&self, model: &str) -> bool {
+        self.offered(model) == Some(true)
+    }
+
+    fn forwarded(&self, model: &str) -> Option<String> {
+        crate::pool::Pool::forwarded(self, model)
+    }
+}
+
+/// The 404 for a model no account offers, naming some that exist, when the
+/// accounts' catalogs say so (without catalogs the upstream decides).
+pub fn check_offered(
+    pool: &crate::pool::Pool,
+    requested: &str,
+    upstream: &str,
+) -> Result<(), super::GatewayError> {
+    if pool.offered(upstream) != Some(false) {
+        return Ok(());
+    }
+    let available = pool.models();
+    let shown: Vec<&str> = available.iter().take(12).map(String::as_str).collect();
+    let more = available.len().saturating_sub(shown.len());
+    let via = if requested == upstream {
+        String::new()
+    } else {
+        format!(" (asked as `{requested}`)")
+    };
+    Err(super::GatewayError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        super::error::ErrorKind::NotFound,
+        format!(
+            "model `{upstream}`{via} is not offered by any account; available: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more (GET /v1/models)")
+            } else {
+                String::new()
+            }
+        ),
+    )
+    .with_code("model_not_found"))
+}
 
 /// Models listed when no account has reported its models yet.
 pub const KNOWN_MODELS: &[&str] = &[
@@ -55,7 +118,11 @@ pub fn fit_limits(request: &mut crate::protocol::gemini::GenerateContentRequest,
 }
 
 /// The upstream model for `requested` (a `models/` prefix is dropped).
-pub fn upstream_model(mappings: &BTreeMap<String, String>, requested: &str) -> String {
+pub fn upstream_model(
+    mappings: &BTreeMap<String, String>,
+    requested: &str,
+    offered: &impl Offered,
+) -> String {
     let requested = requested.strip_prefix("models/").unwrap_or(requested);
     if let Some(target) = mappings.get(requested) {
         return target.clone();
@@ -67,6 +134,18 @@ pub fn upstream_model(mappings: &BTreeMap<String, String>, requested: &str) -> S
         .map(|(_, target)| target.clone());
     if let Some(target) = user_glob {
         return target;
+    }
+    if let Some(target) = offered.forwarded(requested) {
+        return target;
+    }
+    if offered.offers(requested) {
+        return requested.to_owned();
+    }
+    if let Some((_, target)) = CLAUDE_MAPPINGS
+        .iter()
+        .find(|(pattern, target)| glob_matches(pattern, requested) && offered.offers(target))
+    {
+        return (*target).to_owned();
     }
     DEFAULT_MAPPINGS
         .iter()
@@ -120,6 +199,19 @@ fn glob_match_by<T: Copy + PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nothing known about the accounts: the built-in defaults alone.
+    struct NothingOffered;
+
+    impl Offered for NothingOffered {
+        fn offers(&self, _: &str) -> bool {
+            false
+        }
+
+        fn forwarded(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
 
     #[test]
     fn limits_fit_the_model() {
@@ -179,6 +271,9 @@ mod tests {
             "gemini-3-pro-preview".to_owned(),
         );
         table.insert("gpt-4o*".to_owned(), "gemini-2.5-pro".to_owned());
+        let upstream_model = |table: &BTreeMap<String, String>, model: &str| {
+            upstream_model(table, model, &NothingOffered)
+        };
         assert_eq!(
             upstream_model(&table, "gpt-4o-special"),
             "gemini-3-pro-preview"
@@ -198,6 +293,67 @@ mod tests {
         assert_eq!(
             upstream_model(&BTreeMap::new(), "gemini-2.5-pro"),
             "gemini-2.5-pro"
+        );
+    }
+
+    /// Accounts that offer `models`, with Google's forwarding `rules`.
+    struct Offers(
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    );
+
+    impl Offered for Offers {
+        fn offers(&self, model: &str) -> bool {
+            self.0.contains(&model)
+        }
+
+        fn forwarded(&self, model: &str) -> Option<String> {
+            self.1
+                .iter()
+                .find(|(old, _)| *old == model)
+                .map(|(_, new)| (*new).to_owned())
+        }
+    }
+
+    #[test]
+    fn claude_names_reach_the_claude_models_offered_else_gemini() {
+        let antigravity = Offers(
+            &[
+                "claude-opus-4-6-thinking",
+                "claude-sonnet-4-6",
+                "gemini-3-flash",
+            ],
+            &[("gemini-3-pro-preview", "gemini-3.1-pro-low")],
+        );
+        let none = BTreeMap::new();
+        for (asked, served) in [
+            ("claude-opus-4-6", "claude-opus-4-6-thinking"),
+            ("claude-opus-4-1-20250805", "claude-opus-4-6-thinking"),
+            ("claude-sonnet-4-5", "claude-sonnet-4-6"),
+            ("claude-haiku-4-5-20251001", "claude-sonnet-4-6"),
+            ("claude-sonnet-4-6", "claude-sonnet-4-6"),
+            ("gemini-3-pro-preview", "gemini-3.1-pro-low"),
+            ("gemini-3-flash", "gemini-3-flash"),
+            ("gpt-5", "gemini-2.5-pro"),
+        ] {
+            assert_eq!(
+                upstream_model(&none, asked, &antigravity),
+                served,
+                "{asked}"
+            );
+        }
+        // Only Gemini offered: the Gemini fallback.
+        let gemini_only = Offers(&["gemini-2.5-pro", "gemini-2.5-flash"], &[]);
+        assert_eq!(
+            upstream_model(&none, "claude-opus-4-6", &gemini_only),
+            "gemini-2.5-pro"
+        );
+        // The user's table still wins over everything.
+        let mut table = BTreeMap::new();
+        table.insert("claude-*".to_owned(), "gemini-3-flash".to_owned());
+        assert_eq!(
+            upstream_model(&table, "claude-opus-4-6", &antigravity),
+            "gemini-3-flash"
         );
     }
 }

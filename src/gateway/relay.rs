@@ -379,7 +379,7 @@ fn act_on(state: &AppState, account: &Arc<PoolAccount>, model: &str, verdict: Ve
     }
 }
 
-fn limit(
+pub(crate) fn limit(
     state: &AppState,
     account: &Arc<PoolAccount>,
     scope: LimitScope,

@@ -38,7 +38,7 @@ where
 {
     let context = RequestContext::current();
     let config = state.config.load_full();
-    let upstream_model = models::upstream_model(&config.models, client_model);
+    let upstream_model = models::upstream_model(&config.models, client_model, &*state.pool);
     models::fit_limits(&mut request, &upstream_model);
     let session = session_key(session, &request);
     let request = &request;
@@ -67,6 +67,7 @@ where
         record::finish(state, &context, record, None);
         error.in_protocol(protocol)
     };
+    models::check_offered(&state.pool, client_model, &upstream_model).map_err(fail)?;
     let mut response = match reply {
         Reply::Stream(encoder) => {
             let (chunks, served) = relay::stream(state, &config, &upstream_model, session, request)

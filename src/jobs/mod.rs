@@ -65,7 +65,13 @@ async fn reload_accounts(state: AppState) {
         match result {
             Ok((version, records, quotas, limits)) if Some(version) != seen => {
                 seen = Some(version);
+                let known: Vec<i64> = state.pool.snapshot().iter().map(|a| a.id).collect();
                 state.pool.load(&records, &quotas, &limits);
+                // An account added by another process: read its quota here
+                // too, so an empty window raises its notification.
+                for record in records.iter().filter(|r| !known.contains(&r.id)) {
+                    let _ = state.quota_refresh.send(record.id);
+                }
                 tracing::info!(
                     accounts = records.len(),
                     "accounts reloaded after an outside change"
@@ -176,11 +182,38 @@ pub async fn refresh_quota(
         );
         return Ok(());
     }
-    let quotas = state
+    let polled = state
         .google
-        .user_quota(&config.google, profile, &token, &project)
+        .account_state(&config.google, profile, &token, &project)
         .await?;
-    account.set_quotas(&quotas);
+    let now = now_unix();
+    // An empty window is the same news as a 429 saying so: a limit until the
+    // reset, and the notification. A window showing quota never lifts a
+    // limit a 429 set (google-2026.md §4).
+    for limit in crate::pool::window_limits(&polled.windows, now) {
+        let current = account.limits(now);
+        let known = current
+            .iter()
+            .any(|l| l.model == limit.model && l.until >= limit.until);
+        if !known {
+            crate::gateway::relay::limit(
+                state,
+                account,
+                crate::pool::policy::LimitScope::Model(limit.model.unwrap_or_default()),
+                limit.kind,
+                limit.until,
+                limit.reason,
+            );
+        }
+    }
+    account.set_windows(polled.windows.clone());
+    if let Some(catalog) = polled.catalog.clone() {
+        account.set_catalog(catalog);
+    }
+    let quotas = polled.quotas.clone();
+    if !quotas.is_empty() {
+        account.set_quotas(&quotas);
+    }
     let threshold = f64::from(config.notifications.quota_warning_percent) / 100.0;
     for quota in &quotas {
         let Some(remaining) = quota.remaining_fraction else {
@@ -200,7 +233,15 @@ pub async fn refresh_quota(
     let id = account.id;
     state
         .store
-        .run(move |s| s.replace_quotas(id, &quotas))
+        .run(move |s| {
+            if !polled.quotas.is_empty() {
+                s.replace_quotas(id, &polled.quotas)?;
+            }
+            if let Some(catalog) = &polled.catalog {
+                s.set_catalog(id, catalog)?;
+            }
+            s.set_windows(id, &polled.windows)
+        })
         .await
         .map_err(|e| UpstreamError::Decode(format!("cannot save the quota: {e}")))?;
     Ok(())

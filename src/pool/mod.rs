@@ -20,7 +20,63 @@ pub use events::PoolEvent;
 
 use crate::config::Scheduling;
 use crate::secret::Secret;
-use crate::store::{AccountRecord, AccountStatus, LimitKind, LimitRecord, QuotaRecord};
+use crate::store::{
+    AccountRecord, AccountStatus, LimitKind, LimitRecord, ModelCatalog, QuotaRecord, QuotaWindow,
+    model_group,
+};
+
+/// The limit key of a whole quota group (`group:gemini`, `group:3p`): a
+/// limit stored under it keeps every model of the group away.
+pub fn group_limit_key(group: &str) -> String {
+    format!("group:{group}")
+}
+
+/// The limits that quota windows read at 0 mean, as if a 429 had said so:
+/// the group is exhausted until that window resets (the latest reset when
+/// several windows of a group are empty).
+pub fn window_limits(windows: &[QuotaWindow], now: i64) -> Vec<Limit> {
+    let mut limits: Vec<Limit> = Vec::new();
+    for window in windows {
+        let (Some(remaining), Some(reset_at)) = (window.remaining_fraction, window.reset_at) else {
+            continue;
+        };
+        if remaining > 0.0 || reset_at <= now {
+            continue;
+        }
+        let key = group_limit_key(&window.group);
+        let reason = format!(
+            "{} {} window used up",
+            group_label(&window.group),
+            window.window
+        );
+        match limits
+            .iter_mut()
+            .find(|l| l.model.as_deref() == Some(key.as_str()))
+        {
+            Some(limit) if limit.until >= reset_at => {}
+            Some(limit) => {
+                limit.until = reset_at;
+                limit.reason = reason;
+            }
+            None => limits.push(Limit {
+                model: Some(key),
+                kind: LimitKind::QuotaExhausted,
+                until: reset_at,
+                reason,
+            }),
+        }
+    }
+    limits
+}
+
+/// How a quota group is named to the user.
+pub fn group_label(group: &str) -> &str {
+    match group {
+        "gemini" => "Gemini",
+        "3p" => "Claude/GPT",
+        other => other,
+    }
+}
 
 /// An OAuth access token and when it stops working (Unix seconds).
 #[derive(Debug, Clone)]
@@ -60,6 +116,8 @@ pub struct PoolAccount {
     token: Mutex<Option<AccessToken>>,
     status: Mutex<(AccountStatus, Option<String>, Option<String>)>,
     quotas: Mutex<HashMap<String, Quota>>,
+    catalog: Mutex<Option<Arc<ModelCatalog>>>,
+    windows: Mutex<Vec<QuotaWindow>>,
     limits: Mutex<Vec<Limit>>,
     /// Held while refreshing, so concurrent requests wait for one refresh
     /// instead of each sending their own (a refresh storm can get a token revoked).
@@ -110,6 +168,8 @@ impl PoolAccount {
                     })
                     .collect(),
             ),
+            catalog: Mutex::new(record.catalog.clone().map(Arc::new)),
+            windows: Mutex::new(record.windows.clone()),
             limits: Mutex::new(
                 limits
                     .iter()
@@ -210,6 +270,57 @@ impl PoolAccount {
             .collect();
     }
 
+    /// The models Google offers this account, when known.
+    pub fn catalog(&self) -> Option<Arc<ModelCatalog>> {
+        self.catalog.lock().clone()
+    }
+
+    pub fn set_catalog(&self, catalog: ModelCatalog) {
+        *self.catalog.lock() = Some(Arc::new(catalog));
+    }
+
+    pub fn windows(&self) -> Vec<QuotaWindow> {
+        self.windows.lock().clone()
+    }
+
+    pub fn set_windows(&self, windows: Vec<QuotaWindow>) {
+        *self.windows.lock() = windows;
+    }
+
+    /// Whether this account can be asked for `model`: it is in its catalog,
+    /// or the account has none (Google did not say; the upstream decides).
+    pub fn offers(&self, model: &str) -> bool {
+        self.catalog
+            .lock()
+            .as_ref()
+            .is_none_or(|catalog| catalog.offers(model))
+    }
+
+    /// The quota that binds `model` now: the group's window with the least
+    /// left when Google reports windows for the group, else the model's own
+    /// quota.
+    pub fn effective_quota(&self, model: &str) -> Option<Quota> {
+        let group = model_group(model);
+        let binding = self
+            .windows
+            .lock()
+            .iter()
+            .filter(|w| w.group == group)
+            .map(|w| Quota {
+                remaining: w.remaining_fraction,
+                resets_at: w.reset_at,
+            })
+            .min_by(|a, b| {
+                let left = |q: &Quota| q.remaining.unwrap_or(1.0);
+                left(a).total_cmp(&left(b)).then(
+                    a.resets_at
+                        .unwrap_or(i64::MAX)
+                        .cmp(&b.resets_at.unwrap_or(i64::MAX)),
+                )
+            });
+        binding.or_else(|| self.quota(model))
+    }
+
     /// Every limit still in force at `now`.
     pub fn limits(&self, now: i64) -> Vec<Limit> {
         self.limits
@@ -239,17 +350,29 @@ impl PoolAccount {
     /// The limit that keeps this account from `model` at `now`, if any: the
     /// whole-account one or the model's, whichever ends later.
     pub fn limit_for(&self, model: &str, now: i64) -> Option<Limit> {
+        let group = group_limit_key(model_group(model));
         self.limits
             .lock()
             .iter()
-            .filter(|l| l.until > now && l.model.as_deref().is_none_or(|m| m == model))
+            .filter(|l| {
+                l.until > now && l.model.as_deref().is_none_or(|m| m == model || m == group)
+            })
             .max_by_key(|l| l.until)
             .cloned()
     }
 
-    /// Whether the account has quota left for `model` above `reserve` (0..1).
-    /// An unknown quota counts as available: the upstream will say otherwise.
+    /// Whether the account has quota left for `model` above `reserve` (0..1):
+    /// every window of the model's group, or (without windows) the model's
+    /// own quota. An unknown quota counts as available: the upstream will say
+    /// otherwise.
     fn has_quota(&self, model: &str, reserve: f64) -> bool {
+        let group = model_group(model);
+        let windows = self.windows.lock();
+        let mut of_group = windows.iter().filter(|w| w.group == group).peekable();
+        if of_group.peek().is_some() {
+            return of_group.all(|w| w.remaining_fraction.is_none_or(|r| r > reserve));
+        }
+        drop(windows);
         self.quota(model)
             .and_then(|q| q.remaining)
             .is_none_or(|remaining| remaining > reserve)
@@ -401,7 +524,8 @@ impl Pool {
             .iter()
             .copied()
             .filter(|a| {
-                a.limit_for(request.model, request.now).is_none()
+                a.offers(request.model)
+                    && a.limit_for(request.model, request.now).is_none()
                     && a.has_quota(request.model, request.reserve)
             })
             .collect();
@@ -416,12 +540,24 @@ impl Pool {
                         .collect(),
                 };
             }
-            let until = active
+            let offering: Vec<&&Arc<PoolAccount>> =
+                active.iter().filter(|a| a.offers(request.model)).collect();
+            if offering.is_empty() {
+                return Pick::NoneUsable {
+                    total: accounts.len(),
+                    unusable: accounts
+                        .iter()
+                        .filter(|a| !a.is_usable())
+                        .map(|a| (a.email.clone(), a.status()))
+                        .collect(),
+                };
+            }
+            let until = offering
                 .iter()
                 .map(|a| {
                     let limited = a.limit_for(request.model, request.now).map(|l| l.until);
                     let quota_reset = a
-                        .quota(request.model)
+                        .effective_quota(request.model)
                         .filter(|q| q.remaining.is_some_and(|r| r <= request.reserve))
                         .and_then(|q| q.resets_at);
                     limited.max(quota_reset).unwrap_or(request.now + 60)
@@ -470,17 +606,50 @@ impl Pool {
         sessions.insert(session, (account_id, now));
     }
 
-    /// Every model some usable account has a quota for, sorted.
+    /// Every model some usable account offers (its catalog, or without one
+    /// the models it has a quota for), sorted.
     pub fn models(&self) -> Vec<String> {
         let mut models: Vec<String> = self
             .snapshot()
             .iter()
             .filter(|a| a.is_usable())
-            .flat_map(|a| a.quotas().into_keys())
+            .flat_map(|a| match a.catalog() {
+                Some(catalog) => catalog.models.iter().map(|m| m.id.clone()).collect(),
+                None => a.quotas().into_keys().collect::<Vec<_>>(),
+            })
             .collect();
         models.sort();
         models.dedup();
         models
+    }
+
+    /// Whether some usable account offers `model`: `None` when a usable
+    /// account has no catalog (Google did not say, so nobody can tell) or no
+    /// account is usable.
+    pub fn offered(&self, model: &str) -> Option<bool> {
+        let accounts = self.snapshot();
+        let mut any = false;
+        let mut usable = 0;
+        for account in accounts.iter().filter(|a| a.is_usable()) {
+            usable += 1;
+            match account.catalog() {
+                None => return None,
+                Some(catalog) => any |= catalog.offers(model),
+            }
+        }
+        (usable > 0).then_some(any)
+    }
+
+    /// Google's replacement for a retired model id, by any usable account's
+    /// forwarding rules.
+    pub fn forwarded(&self, model: &str) -> Option<String> {
+        self.snapshot()
+            .iter()
+            .filter(|a| a.is_usable())
+            .find_map(|a| {
+                a.catalog()
+                    .and_then(|c| c.forwarded(model).map(str::to_owned))
+            })
     }
 }
 
@@ -490,7 +659,7 @@ fn best_candidate<'a>(
     turn: usize,
 ) -> &'a Arc<PoolAccount> {
     let rank = |a: &PoolAccount| {
-        let quota = a.quota(request.model);
+        let quota = a.effective_quota(request.model);
         // Known reset first (sooner is better), then more quota left.
         let reset = quota.and_then(|q| q.resets_at).unwrap_or(i64::MAX);
         let remaining = quota.and_then(|q| q.remaining).unwrap_or(1.0);
@@ -524,6 +693,8 @@ mod tests {
             status_link: None,
             created_at: 0,
             last_used_at: None,
+            catalog: None,
+            windows: Vec::new(),
         }
     }
 

@@ -81,6 +81,10 @@ pub struct AccountRecord {
     pub status_link: Option<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// The models Google offers this account, when it said.
+    pub catalog: Option<super::ModelCatalog>,
+    /// Its quota windows (group × 5 h / weekly), when Google reports them.
+    pub windows: Vec<super::QuotaWindow>,
 }
 
 /// What `accounts add` learned about an account.
@@ -114,7 +118,8 @@ pub struct QuotaRecord {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, upstream, oauth_client, refresh_token, access_token, \
-     access_expires_at, project_id, tier, status, status_reason, created_at, last_used_at, status_link";
+     access_expires_at, project_id, tier, status, status_reason, created_at, last_used_at, status_link, \
+     catalog_json, windows_json";
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRecord> {
     Ok(AccountRecord {
@@ -132,6 +137,15 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRecord> {
         created_at: row.get(11)?,
         last_used_at: row.get(12)?,
         status_link: row.get(13)?,
+        // A column that does not parse (written by a newer build) reads as
+        // unknown; the next poll writes it again.
+        catalog: row
+            .get::<_, Option<String>>(14)?
+            .and_then(|text| serde_json::from_str(&text).ok()),
+        windows: row
+            .get::<_, Option<String>>(15)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
     })
 }
 

@@ -94,6 +94,14 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (hour, account, model, protocol)
     );
     "#,
+    // 3 → 4: what Google says each account offers (`fetchAvailableModels`:
+    // models and forwarding rules) and its quota windows
+    // (`retrieveUserQuotaSummary`: 5-hour and weekly per group), as JSON.
+    // Accounts stored before have neither until the next quota poll.
+    r#"
+    ALTER TABLE accounts ADD COLUMN catalog_json TEXT;
+    ALTER TABLE accounts ADD COLUMN windows_json TEXT;
+    "#,
 ];
 
 pub fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@
 //! the disk. This module knows nothing of HTTP or of the pool's live state.
 
 mod accounts;
+mod catalog;
 mod limits;
 mod log;
 mod migrations;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 
 pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upserted};
+pub use catalog::{ModelCatalog, ModelInfo, QuotaWindow, model_group};
 pub use limits::{LimitKind, LimitRecord};
 pub use log::{LogEntry, LoggedRequest, UsageRow, UsageTotals};
 

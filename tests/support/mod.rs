@@ -67,6 +67,43 @@ pub struct MockAccount {
     pub personal: bool,
     /// Google suspended the account for its Terms of Service.
     pub suspended: bool,
+    /// Quota windows by bucket id (`gemini-5h`, `gemini-weekly`, `3p-5h`,
+    /// `3p-weekly`): remaining fraction and reset (Unix seconds). Personal
+    /// accounts only.
+    pub windows: HashMap<String, (f64, i64)>,
+}
+
+/// The models Google offers personal accounts on Antigravity (Aug 2026),
+/// and Standard accounts on Code Assist.
+pub const ANTIGRAVITY_MODELS: &[&str] = &[
+    "claude-opus-4-6-thinking",
+    "claude-sonnet-4-6",
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-3-flash",
+    "gemini-3.1-flash-image",
+    "gemini-3.1-pro-low",
+    "gpt-oss-120b-medium",
+];
+pub const CODE_ASSIST_MODELS: &[&str] = &[
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.5-pro",
+    "gemini-3-flash-preview",
+    "gemini-3-pro-preview",
+];
+
+fn default_windows() -> HashMap<String, (f64, i64)> {
+    let now = switchyard::store::now_unix();
+    [
+        ("gemini-5h", 0.8, now + 3 * 3600),
+        ("gemini-weekly", 0.6, now + 4 * 86_400),
+        ("3p-5h", 1.0, now + 5 * 3600),
+        ("3p-weekly", 0.9, now + 6 * 86_400),
+    ]
+    .into_iter()
+    .map(|(id, left, reset)| (id.to_owned(), (left, reset)))
+    .collect()
 }
 
 /// Which of the two Code Assist hosts a request reached.
@@ -191,6 +228,8 @@ impl MockGoogle {
             .route("/v1internal:onboardUser", post(onboard_user))
             .route("/v1internal/operations/{id}", get(operation))
             .route("/v1internal:retrieveUserQuota", post(quota))
+            .route("/v1internal:fetchAvailableModels", post(available_models))
+            .route("/v1internal:retrieveUserQuotaSummary", post(quota_summary))
             .route("/v1internal:generateContent", post(generate))
             .route("/v1internal:streamGenerateContent", post(stream_generate))
             .route("/v1internal:countTokens", post(count_tokens))
@@ -261,8 +300,20 @@ impl MockGoogle {
                 client_id: client_id.to_owned(),
                 personal,
                 suspended: false,
+                windows: default_windows(),
             },
         );
+    }
+
+    /// Sets one quota window of an account (`bucket` as `gemini-weekly`).
+    pub fn set_window(&self, email: &str, bucket: &str, remaining: f64, reset_at: i64) {
+        for account in self.world.lock().accounts.values_mut() {
+            if account.email == email {
+                account
+                    .windows
+                    .insert(bucket.to_owned(), (remaining, reset_at));
+            }
+        }
     }
 
     /// Google suspends the account: every generate call gets the ToS 403.
@@ -608,6 +659,95 @@ async fn quota(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
     Json(json!({"buckets": [
         {"modelId": "gemini-2.5-pro", "remainingFraction": 0.75, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"},
         {"modelId": "gemini-2.5-flash", "remainingFraction": 1.0, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"}
+    ]}))
+    .into_response()
+}
+
+fn is_antigravity(account: &MockAccount) -> bool {
+    account.client_id == switchyard::config::ANTIGRAVITY_CLIENT_ID
+}
+
+fn rfc3339(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .unwrap()
+        .to_rfc3339()
+}
+
+/// `fetchAvailableModels`: the account's models, Google's forwarding rules,
+/// and per-model `quotaInfo` (always 100 % for Claude/GPT, as Google shows).
+async fn available_models(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
+    let (_, account) = match mock.account_for(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let models = if is_antigravity(&account) {
+        ANTIGRAVITY_MODELS
+    } else {
+        CODE_ASSIST_MODELS
+    };
+    let reset = rfc3339(switchyard::store::now_unix() + 5 * 3600);
+    let listed: serde_json::Map<String, Value> = models
+        .iter()
+        .map(|id| {
+            let third_party = id.starts_with("claude") || id.starts_with("gpt");
+            let fraction = if third_party { 1.0 } else { 0.8 };
+            (
+                (*id).to_owned(),
+                json!({
+                    "displayName": id.replace('-', " "),
+                    "quotaInfo": {"remainingFraction": fraction, "resetTime": reset},
+                    "maxTokens": 200_000,
+                    "maxOutputTokens": 64_000,
+                    "supportsThinking": id.contains("thinking") || id.starts_with("gemini-3"),
+                    "supportsImages": true,
+                }),
+            )
+        })
+        .collect();
+    let deprecated = if is_antigravity(&account) {
+        json!({
+            "claude-opus-4-5-thinking": {"newModelId": "claude-opus-4-6-thinking"},
+            "gemini-3-pro-preview": {"newModelId": "gemini-3.1-pro-low"},
+        })
+    } else {
+        json!({})
+    };
+    Json(json!({"models": listed, "deprecatedModelIds": deprecated})).into_response()
+}
+
+/// `retrieveUserQuotaSummary`: both windows of both groups. On prod the
+/// Gemini 5-hour bucket is the frozen sentinel (100 %, 5 h ahead).
+async fn quota_summary(
+    State(mock): State<MockGoogle>,
+    axum::Extension(host): axum::Extension<Host>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, account) = match mock.account_for(&headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !is_antigravity(&account) {
+        return google_error(404, "NOT_FOUND", "Requested entity was not found.");
+    }
+    let now = switchyard::store::now_unix();
+    let bucket = |id: &str| {
+        let (left, reset) = account
+            .windows
+            .get(id)
+            .copied()
+            .unwrap_or((1.0, now + 3600));
+        let (left, reset) = if host == Host::Prod && id == "gemini-5h" {
+            (1.0, now + 5 * 3600)
+        } else {
+            (left, reset)
+        };
+        let window = id.rsplit('-').next().unwrap();
+        json!({"bucketId": id, "window": window, "remainingFraction": left,
+               "resetTime": rfc3339(reset), "displayName": id})
+    };
+    Json(json!({"groups": [
+        {"displayName": "Gemini Models", "buckets": [bucket("gemini-5h"), bucket("gemini-weekly")]},
+        {"displayName": "Claude and GPT models", "buckets": [bucket("3p-5h"), bucket("3p-weekly")]},
     ]}))
     .into_response()
 }

@@ -14,7 +14,7 @@ use super::error::status_error;
 use crate::config::{GoogleConfig, OAuthClientProfile};
 use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
 use crate::secret::Secret;
-use crate::store::{QuotaRecord, now_unix};
+use crate::store::{ModelCatalog, ModelInfo, QuotaRecord, QuotaWindow, now_unix};
 use crate::upstream::UpstreamError;
 
 /// What set-up found out about an account.
@@ -22,6 +22,14 @@ use crate::upstream::UpstreamError;
 pub struct AccountSetup {
     pub project_id: String,
     pub tier: String,
+}
+
+/// What Google says about an account's models and quota right now.
+#[derive(Debug, Clone, Default)]
+pub struct AccountState {
+    pub catalog: Option<ModelCatalog>,
+    pub windows: Vec<QuotaWindow>,
+    pub quotas: Vec<QuotaRecord>,
 }
 
 /// The upstream's answer to a streamed request: one unwrapped response per event.
@@ -423,6 +431,255 @@ impl GoogleClient {
             }))
     }
 
+    /// `fetchAvailableModels`: the models Google offers the account, with
+    /// its forwarding rules for retired ids, and each model's `quotaInfo`
+    /// (a per-model quota, used only where no quota window says more).
+    pub async fn available_models(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        project: &str,
+    ) -> Result<(ModelCatalog, Vec<QuotaRecord>), UpstreamError> {
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct QuotaInfo {
+            #[serde(default)]
+            remaining_fraction: Option<f64>,
+            #[serde(default)]
+            reset_time: Option<String>,
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct Model {
+            #[serde(default)]
+            display_name: Option<String>,
+            #[serde(default)]
+            quota_info: Option<QuotaInfo>,
+            #[serde(default)]
+            max_tokens: Option<u64>,
+            #[serde(default)]
+            max_output_tokens: Option<u64>,
+            #[serde(default)]
+            supports_thinking: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Deprecated {
+            #[serde(default)]
+            new_model_id: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            #[serde(default)]
+            models: std::collections::BTreeMap<String, Model>,
+            #[serde(default)]
+            deprecated_model_ids: std::collections::BTreeMap<String, Deprecated>,
+        }
+        let answer: Answer = self
+            .call_method(
+                google,
+                profile,
+                access_token,
+                "fetchAvailableModels",
+                &json!({ "project": project }),
+            )
+            .await?;
+        let now = now_unix();
+        let mut quotas = Vec::new();
+        let mut models = Vec::new();
+        for (id, model) in answer.models {
+            // Image models are named so (`gemini-3.1-flash-image`).
+            let image_output = id.contains("image");
+            if let Some(info) = &model.quota_info {
+                quotas.push(QuotaRecord {
+                    model: id.clone(),
+                    remaining_fraction: info.remaining_fraction,
+                    reset_at: parse_time(info.reset_time.as_deref()),
+                    updated_at: now,
+                });
+            }
+            models.push(ModelInfo {
+                id,
+                display_name: model.display_name,
+                max_input_tokens: model.max_tokens,
+                max_output_tokens: model.max_output_tokens,
+                thinking: model.supports_thinking,
+                image_output,
+            });
+        }
+        let deprecated = answer
+            .deprecated_model_ids
+            .into_iter()
+            .filter_map(|(old, d)| Some((old, d.new_model_id?)))
+            .collect();
+        Ok((
+            ModelCatalog {
+                models,
+                deprecated,
+                updated_at: now,
+            },
+            quotas,
+        ))
+    }
+
+    /// `retrieveUserQuotaSummary`: the account's 5-hour and weekly windows
+    /// per group. Asked on the profile's first host (daily): prod freezes the
+    /// 5-hour figure (`remainingFraction: 1`, reset always 5 h ahead), so an
+    /// answer from a later host keeps only its weekly windows.
+    pub async fn quota_windows(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        project: &str,
+    ) -> Result<Vec<QuotaWindow>, UpstreamError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Bucket {
+            #[serde(default)]
+            bucket_id: Option<String>,
+            #[serde(default)]
+            window: Option<String>,
+            #[serde(default)]
+            remaining_fraction: Option<f64>,
+            #[serde(default)]
+            reset_time: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Group {
+            #[serde(default)]
+            buckets: Vec<Bucket>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Summary {
+            #[serde(default)]
+            groups: Vec<Group>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            #[serde(default)]
+            groups: Vec<Group>,
+            #[serde(default)]
+            quota_summary: Option<Summary>,
+        }
+        let body = json!({ "project": project });
+        let (answer, from_first): (Answer, bool) = {
+            let hosts = google.hosts(profile);
+            let mut result = None;
+            for (index, host) in hosts.iter().enumerate() {
+                let request = self
+                    .code_assist_post(
+                        google,
+                        method_url(host, "retrieveUserQuotaSummary"),
+                        profile,
+                        access_token,
+                        "",
+                    )
+                    .json(&body);
+                match self.call_json(request, "retrieveUserQuotaSummary").await {
+                    Err(error) if index + 1 < hosts.len() && error.is_host_fault() => {
+                        tracing::info!(%host, %error, "quota summary: host failed, trying the next");
+                    }
+                    Err(error) => return Err(error),
+                    Ok(answer) => {
+                        result = Some((answer, index == 0));
+                        break;
+                    }
+                }
+            }
+            result.ok_or_else(|| UpstreamError::Setup {
+                message: format!("OAuth client profile `{}` has no hosts", profile.name),
+                link: None,
+            })?
+        };
+        let groups = if answer.groups.is_empty() {
+            answer.quota_summary.map(|s| s.groups).unwrap_or_default()
+        } else {
+            answer.groups
+        };
+        let mut windows: Vec<QuotaWindow> = groups
+            .into_iter()
+            .flat_map(|g| g.buckets)
+            .filter_map(|bucket| {
+                let id = bucket.bucket_id?;
+                let window = bucket
+                    .window
+                    .or_else(|| id.rsplit_once('-').map(|(_, w)| w.to_owned()))?;
+                let group = id
+                    .strip_suffix(&format!("-{window}"))
+                    .unwrap_or(&id)
+                    .to_owned();
+                Some(QuotaWindow {
+                    group,
+                    window,
+                    remaining_fraction: bucket.remaining_fraction,
+                    reset_at: parse_time(bucket.reset_time.as_deref()),
+                })
+            })
+            .filter(|w| from_first || w.window != "5h")
+            .collect();
+        windows.sort_by(|a, b| (&a.group, &a.window).cmp(&(&b.group, &b.window)));
+        Ok(windows)
+    }
+
+    /// Everything a poll learns about an account: its catalog (`None` when
+    /// Google would not say), its quota windows, and per-model quotas
+    /// (`retrieveUserQuota` on Code Assist, `quotaInfo` on Antigravity).
+    /// Only the per-model quota is required; the rest is best effort.
+    pub async fn account_state(
+        &self,
+        google: &GoogleConfig,
+        profile: &OAuthClientProfile,
+        access_token: &Secret,
+        project: &str,
+    ) -> Result<AccountState, UpstreamError> {
+        let catalog = self
+            .available_models(google, profile, access_token, project)
+            .await;
+        if let Err(error) = &catalog {
+            tracing::info!(%error, "fetchAvailableModels failed; the account keeps its old catalog");
+        }
+        let (catalog, model_quotas) = match catalog {
+            Ok((catalog, quotas)) => (Some(catalog), quotas),
+            Err(_) => (None, Vec::new()),
+        };
+        let (quotas, windows) = if profile.is_antigravity() {
+            let windows = match self
+                .quota_windows(google, profile, access_token, project)
+                .await
+            {
+                Ok(windows) => windows,
+                Err(error) => {
+                    tracing::info!(%error, "retrieveUserQuotaSummary failed");
+                    Vec::new()
+                }
+            };
+            if catalog.is_none() {
+                // Neither call answered: say why instead of showing nothing.
+                self.user_quota(google, profile, access_token, project)
+                    .await
+                    .map(|q| (q, windows))?
+            } else {
+                (model_quotas, windows)
+            }
+        } else {
+            (
+                self.user_quota(google, profile, access_token, project)
+                    .await?,
+                Vec::new(),
+            )
+        };
+        Ok(AccountState {
+            catalog,
+            windows,
+            quotas,
+        })
+    }
+
     /// The account's remaining quota per model.
     pub async fn user_quota(
         &self,
@@ -463,10 +720,7 @@ impl GoogleClient {
                 Some(QuotaRecord {
                     model: b.model_id?,
                     remaining_fraction: b.remaining_fraction,
-                    reset_at: b
-                        .reset_time
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-                        .map(|t| t.timestamp()),
+                    reset_at: parse_time(b.reset_time.as_deref()),
                     updated_at: now,
                 })
             })
@@ -704,6 +958,12 @@ pub struct Target<'a> {
     pub project: &'a str,
     pub request: &'a GenerateContentRequest,
     pub timeout: std::time::Duration,
+}
+
+/// An RFC 3339 time as Unix seconds.
+fn parse_time(text: Option<&str>) -> Option<i64> {
+    text.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp())
 }
 
 fn no_project_error(ineligible: &[IneligibleTier]) -> UpstreamError {

@@ -11,7 +11,7 @@ mod oauth;
 
 use std::time::Duration;
 
-pub use code_assist::{AccountSetup, StreamChunks, Target};
+pub use code_assist::{AccountSetup, AccountState, StreamChunks, Target};
 pub use credentials::{REFRESH_MARGIN_SECS, TokenOutcome, access_token};
 pub use error::GoogleApiError;
 pub use oauth::{AuthorizationRequest, TokenGrant, authorization_url};
