@@ -685,3 +685,104 @@ async fn the_five_hour_window_is_read_on_daily_and_dropped_when_only_prod_answer
         .expect("daily's 5-hour window");
     assert_eq!(five_hour.remaining_fraction, Some(0.3));
 }
+
+/// One Anthropic turn with thinking and a tool; returns the assistant's
+/// content blocks (to send back as history).
+async fn anthropic_turn(
+    client: &reqwest::Client,
+    url: &str,
+    model: &str,
+    messages: &[Value],
+) -> Vec<Value> {
+    let response = client
+        .post(url)
+        .json(&json!({
+            "model": model, "max_tokens": 2048,
+            "thinking": {"type": "enabled", "budget_tokens": 1024},
+            "tools": [
+                {"name": "get_weather", "input_schema": {"type": "object",
+                    "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+                {"name": "get_time", "input_schema": {"type": "object",
+                    "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}
+            ],
+            "messages": messages,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{model}: {body}");
+    body["content"].as_array().unwrap().clone()
+}
+
+fn continued(messages: &mut Vec<Value>, content: Vec<Value>) {
+    let call = content
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .expect("a tool call")
+        .clone();
+    messages.push(json!({"role": "assistant", "content": content}));
+    messages.push(json!({"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": call["id"], "content": "ok"}]}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_signatures_stay_with_claude_and_gemini_ones_with_gemini() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//personal", "me@gmail.com");
+    let binary = accepted_home(&mock, "2.9.1");
+    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let serve = binary.serve(&[]).await;
+    let client = reqwest::Client::new();
+    let url = serve.url("/v1/messages");
+
+    // Three turns on Claude Opus with thinking and tools: every Claude
+    // signature goes back.
+    let mut messages = vec![json!({"role": "user", "content": "Weather and time in Oslo?"})];
+    let first = anthropic_turn(&client, &url, "claude-opus-4-6", &messages).await;
+    continued(&mut messages, first);
+    let second = anthropic_turn(&client, &url, "claude-opus-4-6", &messages).await;
+    continued(&mut messages, second);
+    let third = anthropic_turn(&client, &url, "claude-opus-4-6", &messages).await;
+    assert!(third.iter().any(|b| b["type"] == "text"), "{third:?}");
+    let calls = generate_calls(&mock);
+    let last = calls.last().unwrap();
+    assert_eq!(last.body["model"], "claude-opus-4-6-thinking");
+    let history = last.body["request"]["contents"].to_string();
+    let first_number = calls.len() - 2;
+    for signature in [
+        format!("claude-sig-{first_number}-thought"),
+        format!("claude-sig-{first_number}-call"),
+        format!("claude-sig-{}-thought", first_number + 1),
+        format!("claude-sig-{}-call", first_number + 1),
+    ] {
+        assert!(
+            history.contains(&signature),
+            "{signature} missing: {history}"
+        );
+    }
+
+    // The same conversation moves to Gemini: Claude's signatures are dropped
+    // (Gemini would refuse them) and its calls get Google's placeholder.
+    let mut on_gemini = messages.clone();
+    on_gemini.push(json!({"role": "assistant", "content": third}));
+    on_gemini.push(json!({"role": "user", "content": "And in Bergen?"}));
+    let gemini = anthropic_turn(&client, &url, "gemini-3-flash", &on_gemini).await;
+    let sent = generate_calls(&mock).last().unwrap().body["request"]["contents"].to_string();
+    assert!(!sent.contains("claude-sig-"), "{sent}");
+    assert!(sent.contains("skip_thought_signature_validator"), "{sent}");
+
+    // And back to Claude: the Gemini signatures go, Claude's stay.
+    assert!(
+        gemini.iter().any(|b| b["type"] == "thinking"),
+        "a Gemini thought to carry: {gemini:?}"
+    );
+    let mut back = on_gemini.clone();
+    back.push(json!({"role": "assistant", "content": gemini}));
+    back.push(json!({"role": "user", "content": "Thanks. Summarise."}));
+    anthropic_turn(&client, &url, "claude-sonnet-4-6", &back).await;
+    let sent = generate_calls(&mock).last().unwrap().body["request"]["contents"].to_string();
+    assert!(!sent.contains("\"sig-"), "{sent}");
+    assert!(sent.contains("claude-sig-"), "{sent}");
+}

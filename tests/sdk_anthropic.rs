@@ -111,3 +111,44 @@ fn signature_check_catches_lost_and_moved_signatures() {
     assert!(fails(swapped, false));
     assert!(fails(good[..1].to_vec(), false));
 }
+
+/// The whole suite on Google's Claude Opus behind the Antigravity client:
+/// `claude-opus-4-6` reaches `claude-opus-4-6-thinking`, and every Claude
+/// signature comes back (the mock refuses Gemini-style thinking history on
+/// Claude models).
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_python_sdk_on_googles_claude_opus() {
+    let gateway = SdkGateway::start_antigravity().await;
+    let out = gateway
+        .run_script(
+            "anthropic_sdk.py",
+            "",
+            &[("AUTH_STYLE", "x-api-key"), ("MODEL", "claude-opus-4-6")],
+        )
+        .await;
+    assert!(
+        out.contains("anthropic SDK (x-api-key): 12 checks passed\n"),
+        "{out}"
+    );
+    let received = gateway.received();
+    assert!(
+        received
+            .iter()
+            .filter(|r| r.method != "countTokens")
+            .any(|r| r.body["model"] == "claude-opus-4-6-thinking"),
+        "the Claude model served"
+    );
+    assert!(
+        received.iter().any(|r| r.body["request"]["contents"]
+            .to_string()
+            .contains("claude-sig-")),
+        "Claude signatures went back"
+    );
+    assert_eq!(
+        assert_signatures_came_back(&received, true),
+        SignaturesBack {
+            calls: 4,
+            thoughts: 2
+        }
+    );
+}

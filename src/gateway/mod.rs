@@ -19,6 +19,7 @@ pub mod recent;
 pub mod record;
 pub(crate) mod relay;
 mod respond;
+pub mod signatures;
 mod sse;
 
 use std::net::SocketAddr;
@@ -74,6 +75,8 @@ pub struct AppStateInner {
     /// The latest requests, for the window's live list.
     pub recent: Arc<recent::RecentRequests>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Which model family issued each thought signature relayed.
+    pub signatures: Arc<signatures::SignatureBook>,
     /// Finished requests, on their way to the database.
     pub log: log_sink::LogSink,
     /// The other end, taken by the log writer when the gateway starts.
@@ -131,6 +134,7 @@ impl AppState {
             quota_refresh,
             recent: Arc::new(recent::RecentRequests::default()),
             metrics: Arc::new(metrics::Metrics::default()),
+            signatures: Arc::new(signatures::SignatureBook::default()),
             log,
             log_entries: Arc::new(parking_lot::Mutex::new(Some(log_entries))),
             quota_refresh_requests: Arc::new(parking_lot::Mutex::new(Some(requests))),

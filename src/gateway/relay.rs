@@ -61,8 +61,12 @@ pub async fn generate(
     session: Option<u64>,
     request: &GenerateContentRequest,
 ) -> Result<(GenerateContentResponse, Served), GatewayError> {
-    match run(state, config, model, session, Call::Generate(request)).await? {
-        (Answer::Whole(answer), served) => Ok((answer, served)),
+    let request = state.signatures.fit(request, model);
+    match run(state, config, model, session, Call::Generate(&request)).await? {
+        (Answer::Whole(answer), served) => {
+            state.signatures.record(&answer, model);
+            Ok((answer, served))
+        }
         _ => Err(mismatch()),
     }
 }
@@ -74,8 +78,19 @@ pub async fn stream(
     session: Option<u64>,
     request: &GenerateContentRequest,
 ) -> Result<(StreamChunks, Served), GatewayError> {
-    match run(state, config, model, session, Call::Stream(request)).await? {
-        (Answer::Stream(chunks), served) => Ok((chunks, served)),
+    use futures::StreamExt;
+    let request = state.signatures.fit(request, model);
+    match run(state, config, model, session, Call::Stream(&request)).await? {
+        (Answer::Stream(chunks), served) => {
+            let book = state.signatures.clone();
+            let model = model.to_owned();
+            let chunks = chunks.inspect(move |chunk| {
+                if let Ok(chunk) = chunk {
+                    book.record(chunk, &model);
+                }
+            });
+            Ok((Box::pin(chunks), served))
+        }
         _ => Err(mismatch()),
     }
 }
@@ -88,7 +103,8 @@ pub async fn count_tokens(
     session: Option<u64>,
     request: &GenerateContentRequest,
 ) -> Result<u64, GatewayError> {
-    match run(state, config, model, session, Call::CountTokens(request)).await? {
+    let request = state.signatures.fit(request, model);
+    match run(state, config, model, session, Call::CountTokens(&request)).await? {
         (Answer::Count(tokens), _) => Ok(tokens),
         _ => Err(mismatch()),
     }

@@ -785,6 +785,9 @@ fn record(
     if account.suspended {
         return Err(suspension());
     }
+    if let Some(refusal) = signature_refusal(body) {
+        return Err(refusal);
+    }
     let model = body["model"].as_str().unwrap_or_default();
     if account.client_id == switchyard::config::ANTIGRAVITY_CLIENT_ID
         && (model.starts_with("gemini-3") || model.starts_with("claude-"))
@@ -804,6 +807,58 @@ fn record(
         .and_then(VecDeque::pop_front);
     let scripted = own.or_else(|| world.script.pop_front());
     Ok((scripted, number))
+}
+
+/// The prefix of the signatures the mock issues for `model`: Claude models
+/// behind Google sign with their own (`claude-sig-{n}-…`), Gemini with `sig-`.
+pub fn signature_prefix(model: &str) -> &'static str {
+    if model.starts_with("claude") {
+        "claude-sig-"
+    } else {
+        "sig-"
+    }
+}
+
+/// Google's signature rules across model families (google-2026.md §6): a
+/// Claude model takes thinking in the history only as `{thought, text,
+/// thoughtSignature}` with its own family's signatures; a Gemini model
+/// refuses Claude's.
+fn signature_refusal(body: &Value) -> Option<Response> {
+    let model = body["model"].as_str().unwrap_or_default();
+    let claude = model.starts_with("claude");
+    let parts = body["request"]["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["role"] == "model")
+        .flat_map(|c| c["parts"].as_array().into_iter().flatten());
+    for part in parts {
+        let signature = part["thoughtSignature"].as_str();
+        let thought = part["thought"] == json!(true);
+        if claude {
+            if signature.is_some_and(|s| !s.starts_with("claude-sig-")) {
+                return Some(google_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "messages: Invalid `signature` in `thinking` block",
+                ));
+            }
+            if thought && (signature.is_none() || part["text"].as_str().is_none_or(str::is_empty)) {
+                return Some(google_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "messages: a thinking block needs both its thinking text and its signature",
+                ));
+            }
+        } else if signature.is_some_and(|s| s.starts_with("claude-sig-")) {
+            return Some(google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "Corrupted thought signature.",
+            ));
+        }
+    }
+    None
 }
 
 /// Google's suspension 403, with the appeal form in its details.
@@ -874,8 +929,9 @@ fn default_answer(body: &Value, number: usize) -> Value {
         .as_array()
         .and_then(|t| t.iter().find_map(|t| t["functionDeclarations"].as_array()))
         .and_then(|d| d.get(results_so_far));
+    let prefix = signature_prefix(body["model"].as_str().unwrap_or_default());
     if thinking {
-        parts.push(json!({"text": "Thinking it over.", "thought": true, "thoughtSignature": format!("sig-{number}-thought")}));
+        parts.push(json!({"text": "Thinking it over.", "thought": true, "thoughtSignature": format!("{prefix}{number}-thought")}));
     }
     if let Some(tool) = tool {
         let mut args = serde_json::Map::new();
@@ -892,7 +948,7 @@ fn default_answer(body: &Value, number: usize) -> Value {
             };
             args.insert(name.to_owned(), value);
         }
-        parts.push(json!({"functionCall": {"name": tool["name"], "args": args}, "thoughtSignature": format!("sig-{number}-call")}));
+        parts.push(json!({"functionCall": {"name": tool["name"], "args": args}, "thoughtSignature": format!("{prefix}{number}-call")}));
     } else if let Some(result) = tool_result {
         parts.push(json!({"text": format!("tool {} said: {}", result["name"].as_str().unwrap_or("?"), result["response"])}));
     } else if let Some(image) = last_parts.iter().find_map(|p| p.get("inlineData")) {

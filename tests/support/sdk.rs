@@ -76,11 +76,29 @@ impl SdkGateway {
         Self::start_inner(true).await
     }
 
+    /// The same with a personal account on the Antigravity client (the risk
+    /// accepted), which offers Google's Claude models.
+    pub async fn start_antigravity() -> Self {
+        let mock = MockGoogle::start().await;
+        mock.mock.add_personal("1//sdk-account", "sdk@example.com");
+        let mut config = mock.config();
+        config.google.antigravity_risk_accepted = true;
+        Self::start_with(mock, config, false).await
+    }
+
     async fn start_inner(base64_signatures: bool) -> Self {
         let mock = MockGoogle::start().await;
         mock.mock
             .add_account("1//sdk-account", "sdk@example.com", true);
-        let mut config = mock.config();
+        let config = mock.config();
+        Self::start_with(mock, config, base64_signatures).await
+    }
+
+    async fn start_with(
+        mock: RunningMock,
+        mut config: switchyard::config::Config,
+        base64_signatures: bool,
+    ) -> Self {
         config.gateway.auth_mode = AuthMode::Strict;
         if base64_signatures {
             config.google.code_assist_url = start_signature_relay(mock.url()).await;
@@ -177,9 +195,10 @@ fn issued(request: &Received, number: usize) -> (Option<String>, Option<String>)
         })
     });
     let after_tool_result = last_turn_has(&request.body, "functionResponse");
+    let prefix = crate::support::signature_prefix(request.body["model"].as_str().unwrap_or(""));
     (
-        thinking.then(|| format!("sig-{number}-thought")),
-        (tools && !after_tool_result).then(|| format!("sig-{number}-call")),
+        thinking.then(|| format!("{prefix}{number}-thought")),
+        (tools && !after_tool_result).then(|| format!("{prefix}{number}-call")),
     )
 }
 
@@ -311,7 +330,8 @@ pub fn assert_signatures_came_back(
                     continue;
                 };
                 let Some((number, kind)) = signature
-                    .strip_prefix("sig-")
+                    .strip_prefix("claude-sig-")
+                    .or_else(|| signature.strip_prefix("sig-"))
                     .and_then(|s| s.split_once('-'))
                     .and_then(|(n, kind)| Some((n.parse::<usize>().ok()?, kind)))
                 else {
