@@ -10,24 +10,14 @@ use serde_json::Value;
 use support::{Binary, MockGoogle};
 use switchyard::store::{AccountStatus, LimitKind, LimitRecord, Store, now_unix};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn login_completes_headless_with_the_url_fetched_by_curl() {
-    let mock = MockGoogle::start().await;
-    // A Standard account, not onboarded yet: the sign-in onboards it onto
-    // the standard tier with the project given.
-    mock.mock
-        .add_account("1//from-browser", "browser@example.com", false);
-    mock.mock.set_login_account("1//from-browser");
-    let binary = Binary::with_config(&mock.config());
+/// Runs `accounts login --no-browser ARGS…` and plays the browser with curl
+/// (following Google's redirect to the local callback). Returns whether the
+/// command succeeded, and its output.
+async fn login_with_curl(binary: &Binary, args: &[&str]) -> (bool, String) {
     let mut command = binary.command();
     command
-        .args([
-            "accounts",
-            "login",
-            "--no-browser",
-            "--project",
-            "project-browser",
-        ])
+        .args(["accounts", "login", "--no-browser"])
+        .args(args)
         .env_remove("DISPLAY")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -74,14 +64,76 @@ async fn login_completes_headless_with_the_url_fetched_by_curl() {
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    let lines = reader.join().unwrap().join("\n");
-    assert!(status.success(), "{lines}");
+    (status.success(), reader.join().unwrap().join("\n"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_completes_headless_with_the_url_fetched_by_curl() {
+    let mock = MockGoogle::start().await;
+    // A Standard account, not onboarded yet: the sign-in onboards it onto
+    // the standard tier with the project given.
+    mock.mock
+        .add_account("1//from-browser", "browser@example.com", false);
+    mock.mock.set_login_account("1//from-browser");
+    let binary = Binary::with_config(&mock.config());
+    let (ok, lines) = login_with_curl(&binary, &["--project", "project-browser"]).await;
+    assert!(ok, "{lines}");
     assert!(lines.contains("added browser@example.com"), "{lines}");
+    assert!(
+        lines.contains("paste"),
+        "the paste-back fallback is offered: {lines}"
+    );
 
     let store = Store::open(&binary.home.path().join("switchyard.db")).unwrap();
     let account = store.find_account("browser@example.com").unwrap();
     assert_eq!(account.refresh_token.expose(), "1//from-browser");
     assert_eq!(account.project_id.as_deref(), Some("project-browser"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn antigravity_login_asks_for_consent_offers_no_paste_and_says_how_to_forward_the_port() {
+    let mock = MockGoogle::start().await;
+    // The Antigravity sign-in issues the refresh token to that client.
+    mock.mock
+        .add_new_personal("1//from-browser", "me@gmail.com");
+    mock.mock.set_login_account("1//from-browser");
+    let binary = Binary::with_config(&mock.config());
+    let (ok, _, stderr) = binary
+        .run(&[
+            "accounts",
+            "login",
+            "--no-browser",
+            "--client",
+            "antigravity",
+        ])
+        .await;
+    assert!(!ok);
+    assert!(stderr.contains("--accept-antigravity-risk"), "{stderr}");
+
+    let (ok, lines) = login_with_curl(
+        &binary,
+        &["--client", "antigravity", "--accept-antigravity-risk"],
+    )
+    .await;
+    assert!(ok, "{lines}");
+    assert!(!lines.contains("paste here"), "no paste-back: {lines}");
+    let ssh = lines
+        .lines()
+        .find(|l| l.trim().starts_with("ssh -L "))
+        .unwrap_or_else(|| panic!("an ssh -L line: {lines}"));
+    let forward: Vec<&str> = ssh.split_whitespace().nth(2).unwrap().split(':').collect();
+    assert_eq!(forward.len(), 3, "{ssh}");
+    assert_eq!(forward[1], "127.0.0.1", "{ssh}");
+    assert_eq!(forward[0], forward[2], "{ssh}");
+    assert!(forward[0].parse::<u16>().is_ok_and(|p| p > 0), "{ssh}");
+    assert!(
+        lines.contains("added me@gmail.com") && lines.contains("client antigravity"),
+        "{lines}"
+    );
+    let store = Store::open(&binary.home.path().join("switchyard.db")).unwrap();
+    let account = store.find_account("me@gmail.com").unwrap();
+    assert_eq!(account.oauth_client, "antigravity");
+    assert_eq!(account.tier.as_deref(), Some("free-tier"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

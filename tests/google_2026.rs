@@ -54,42 +54,45 @@ async fn a_personal_account_serves_on_antigravity_with_its_envelope_agent_and_da
 
     let serve = binary.serve(&[]).await;
     let client = reqwest::Client::new();
-    // OpenAI, Anthropic and Gemini routes, on a Gemini 3 model (which Google
-    // refuses to agents below 2.9.0).
-    let openai = client
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-3-flash", "hello", false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(openai.status(), 200, "{}", openai.text().await.unwrap());
-    let body: Value = openai.json().await.unwrap();
-    assert_eq!(body["choices"][0]["message"]["content"], "echo: hello");
-    let anthropic = client
-        .post(serve.url("/v1/messages"))
-        .json(&json!({"model": "gemini-3-flash", "max_tokens": 64,
-            "messages": [{"role": "user", "content": "hi there"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anthropic.status(), 200);
-    let body: Value = anthropic.json().await.unwrap();
-    assert_eq!(body["content"][0]["text"], "echo: hi there");
-    let gemini = client
-        .post(serve.url("/v1beta/models/gemini-3-flash:generateContent"))
-        .json(&json!({"contents": [{"role": "user", "parts": [{"text": "gem"}]}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gemini.status(), 200);
-    let body: Value = gemini.json().await.unwrap();
-    assert_eq!(
-        body["candidates"][0]["content"]["parts"][0]["text"],
-        "echo: gem"
-    );
+    // OpenAI, Anthropic and Gemini routes, on a Gemini 3 model and on
+    // Google's Claude Opus (both refused to agents below 2.9.0).
+    for model in ["gemini-3-flash", "claude-opus-4-6-thinking"] {
+        let openai = client
+            .post(serve.url("/v1/chat/completions"))
+            .json(&chat_body(model, "hello", false))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(openai.status(), 200, "{model}");
+        let body: Value = openai.json().await.unwrap();
+        assert_eq!(body["choices"][0]["message"]["content"], "echo: hello");
+        let anthropic = client
+            .post(serve.url("/v1/messages"))
+            .json(&json!({"model": model, "max_tokens": 64,
+                "messages": [{"role": "user", "content": "hi there"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anthropic.status(), 200, "{model}");
+        let body: Value = anthropic.json().await.unwrap();
+        assert_eq!(body["content"][0]["text"], "echo: hi there");
+        let gemini = client
+            .post(serve.url(&format!("/v1beta/models/{model}:generateContent")))
+            .json(&json!({"contents": [{"role": "user", "parts": [{"text": "gem"}]}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gemini.status(), 200, "{model}");
+        let body: Value = gemini.json().await.unwrap();
+        assert_eq!(
+            body["candidates"][0]["content"]["parts"][0]["text"],
+            "echo: gem"
+        );
+    }
 
     let calls = generate_calls(&mock);
-    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(calls.len(), 6, "{calls:?}");
+    assert_eq!(calls[3].body["model"], "claude-opus-4-6-thinking");
     for call in &calls {
         assert!(
             call.user_agent.starts_with("antigravity/2.9.7 "),
