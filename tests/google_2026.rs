@@ -19,10 +19,46 @@ fn accepted_home(mock: &RunningMock, version: &str) -> Binary {
     Binary::with_config(&config)
 }
 
+/// A mock with one personal account (`me@gmail.com`), added on Antigravity
+/// to a home with the risk accepted and `version` as the Antigravity version.
+async fn personal_home(version: &str) -> (RunningMock, Binary) {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//personal", "me@gmail.com");
+    let binary = accepted_home(&mock, version);
+    let (ok, _, stderr) = add(&binary, &["--refresh-token", "1//personal"]).await;
+    assert!(ok, "{stderr}");
+    (mock, binary)
+}
+
 async fn add(binary: &Binary, args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["accounts", "add"];
     all.extend_from_slice(args);
     binary.run(&all).await
+}
+
+/// `POST path` with a JSON body to a running `serve`.
+async fn post(serve: &support::ServeProcess, path: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(serve.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An OpenAI chat request with one user message.
+async fn chat(
+    serve: &support::ServeProcess,
+    model: &str,
+    text: &str,
+    stream: bool,
+) -> reqwest::Response {
+    post(
+        serve,
+        "/v1/chat/completions",
+        &chat_body(model, text, stream),
+    )
+    .await
 }
 
 fn store(binary: &Binary) -> Store {
@@ -53,35 +89,29 @@ async fn a_personal_account_serves_on_antigravity_with_its_envelope_agent_and_da
     assert_eq!(account.status, AccountStatus::Active);
 
     let serve = binary.serve(&[]).await;
-    let client = reqwest::Client::new();
     // OpenAI, Anthropic and Gemini routes, on a Gemini 3 model and on
     // Google's Claude Opus (both refused to agents below 2.9.0).
     for model in ["gemini-3-flash", "claude-opus-4-6-thinking"] {
-        let openai = client
-            .post(serve.url("/v1/chat/completions"))
-            .json(&chat_body(model, "hello", false))
-            .send()
-            .await
-            .unwrap();
+        let openai = chat(&serve, model, "hello", false).await;
         assert_eq!(openai.status(), 200, "{model}");
         let body: Value = openai.json().await.unwrap();
         assert_eq!(body["choices"][0]["message"]["content"], "echo: hello");
-        let anthropic = client
-            .post(serve.url("/v1/messages"))
-            .json(&json!({"model": model, "max_tokens": 64,
-                "messages": [{"role": "user", "content": "hi there"}]}))
-            .send()
-            .await
-            .unwrap();
+        let anthropic = post(
+            &serve,
+            "/v1/messages",
+            &json!({"model": model, "max_tokens": 64,
+                "messages": [{"role": "user", "content": "hi there"}]}),
+        )
+        .await;
         assert_eq!(anthropic.status(), 200, "{model}");
         let body: Value = anthropic.json().await.unwrap();
         assert_eq!(body["content"][0]["text"], "echo: hi there");
-        let gemini = client
-            .post(serve.url(&format!("/v1beta/models/{model}:generateContent")))
-            .json(&json!({"contents": [{"role": "user", "parts": [{"text": "gem"}]}]}))
-            .send()
-            .await
-            .unwrap();
+        let gemini = post(
+            &serve,
+            &format!("/v1beta/models/{model}:generateContent"),
+            &json!({"contents": [{"role": "user", "parts": [{"text": "gem"}]}]}),
+        )
+        .await;
         assert_eq!(gemini.status(), 200, "{model}");
         let body: Value = gemini.json().await.unwrap();
         assert_eq!(
@@ -118,20 +148,11 @@ async fn a_personal_account_serves_on_antigravity_with_its_envelope_agent_and_da
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_host_failing_costs_the_client_nothing() {
-    let mock = MockGoogle::start().await;
-    mock.mock.add_personal("1//personal", "me@gmail.com");
-    let binary = accepted_home(&mock, "2.9.1");
-    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let (mock, binary) = personal_home("2.9.1").await;
     let serve = binary.serve(&[]).await;
     mock.mock.fail_host(Host::Daily, Some(503));
-    let client = reqwest::Client::new();
     for stream in [false, true] {
-        let response = client
-            .post(serve.url("/v1/chat/completions"))
-            .json(&chat_body("gemini-3-flash", "still here", stream))
-            .send()
-            .await
-            .unwrap();
+        let response = chat(&serve, "gemini-3-flash", "still here", stream).await;
         assert_eq!(response.status(), 200);
         let text = response.text().await.unwrap();
         assert!(
@@ -150,26 +171,12 @@ async fn the_daily_host_failing_costs_the_client_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_antigravity_version_below_the_floor_gets_no_newer_models() {
-    let mock = MockGoogle::start().await;
-    mock.mock.add_personal("1//personal", "me@gmail.com");
-    let binary = accepted_home(&mock, "2.8.4");
-    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let (_mock, binary) = personal_home("2.8.4").await;
     let serve = binary.serve(&[]).await;
-    let client = reqwest::Client::new();
-    let response = client
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-3-flash", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = chat(&serve, "gemini-3-flash", "x", false).await;
     assert_eq!(response.status(), 404);
     // Older models still answer, so the setting is what decides.
-    let response = client
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-2.5-flash", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = chat(&serve, "gemini-2.5-flash", "x", false).await;
     assert_eq!(response.status(), 200);
 }
 
@@ -201,12 +208,7 @@ async fn a_personal_account_on_gemini_cli_is_client_retired_and_gets_no_traffic(
     assert_eq!(list[0]["status"], "client_retired");
 
     let serve = binary.serve(&[]).await;
-    let response = reqwest::Client::new()
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-2.5-flash", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = chat(&serve, "gemini-2.5-flash", "x", false).await;
     assert_eq!(response.status(), 503);
     assert!(generate_calls(&mock).is_empty(), "no generate traffic");
 }
@@ -219,14 +221,8 @@ async fn a_suspended_account_gets_one_call_then_its_status_and_appeal_link() {
     assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
     mock.mock.suspend("banned@gmail.com");
     let serve = binary.serve(&[]).await;
-    let client = reqwest::Client::new();
     for _ in 0..3 {
-        let response = client
-            .post(serve.url("/v1/chat/completions"))
-            .json(&chat_body("gemini-2.5-flash", "x", false))
-            .send()
-            .await
-            .unwrap();
+        let response = chat(&serve, "gemini-2.5-flash", "x", false).await;
         assert!(
             response.status().is_client_error() || response.status().is_server_error(),
             "{}",
@@ -282,12 +278,7 @@ async fn a_standard_account_with_its_project_serves_on_gemini_cli() {
         "{stdout}"
     );
     let serve = binary.serve(&[]).await;
-    let response = reqwest::Client::new()
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-2.5-pro", "work", false))
-        .send()
-        .await
-        .unwrap();
+    let response = chat(&serve, "gemini-2.5-pro", "work", false).await;
     assert_eq!(response.status(), 200);
     let calls = generate_calls(&mock);
     assert_eq!(calls.len(), 1);
@@ -377,21 +368,13 @@ async fn the_client_is_named_or_found_and_antigravity_needs_consent_every_way() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stored_antigravity_accounts_are_not_used_once_consent_is_withdrawn() {
-    let mock = MockGoogle::start().await;
-    mock.mock.add_personal("1//personal", "me@gmail.com");
-    let binary = accepted_home(&mock, "2.9.1");
-    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let (mock, binary) = personal_home("2.9.1").await;
     let (ok, _, stderr) = binary
         .run(&["config", "set", "google.antigravity_risk_accepted", "false"])
         .await;
     assert!(ok, "{stderr}");
     let serve = binary.serve(&[]).await;
-    let response = reqwest::Client::new()
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-2.5-flash", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = chat(&serve, "gemini-2.5-flash", "x", false).await;
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert!(
@@ -527,19 +510,15 @@ async fn accounts_list_shows_client_tier_windows_and_models_and_v1_models_the_cl
 
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_names_reach_the_claude_model_and_unknown_models_get_a_404_naming_real_ones() {
-    let mock = MockGoogle::start().await;
-    mock.mock.add_personal("1//personal", "me@gmail.com");
-    let binary = accepted_home(&mock, "2.9.1");
-    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let (mock, binary) = personal_home("2.9.1").await;
     let serve = binary.serve(&[]).await;
-    let client = reqwest::Client::new();
-    let response = client
-        .post(serve.url("/v1/messages"))
-        .json(&json!({"model": "claude-opus-4-6", "max_tokens": 64,
-            "messages": [{"role": "user", "content": "opus?"}]}))
-        .send()
-        .await
-        .unwrap();
+    let response = post(
+        &serve,
+        "/v1/messages",
+        &json!({"model": "claude-opus-4-6", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "opus?"}]}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let calls = generate_calls(&mock);
     assert_eq!(
@@ -547,12 +526,7 @@ async fn claude_names_reach_the_claude_model_and_unknown_models_get_a_404_naming
         "claude-opus-4-6-thinking"
     );
     // Google's forwarding rule for a retired id.
-    let response = client
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-3-pro-preview", "fwd", false))
-        .send()
-        .await
-        .unwrap();
+    let response = chat(&serve, "gemini-3-pro-preview", "fwd", false).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         generate_calls(&mock).last().unwrap().body["model"],
@@ -560,12 +534,7 @@ async fn claude_names_reach_the_claude_model_and_unknown_models_get_a_404_naming
     );
     // A model nobody offers: 404 in each caller's own protocol.
     let before = generate_calls(&mock).len();
-    let openai = client
-        .post(serve.url("/v1/chat/completions"))
-        .json(&chat_body("gemini-9-ultra", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let openai = chat(&serve, "gemini-9-ultra", "x", false).await;
     assert_eq!(openai.status(), 404);
     let body: Value = openai.json().await.unwrap();
     let message = body["error"]["message"].as_str().unwrap();
@@ -573,23 +542,23 @@ async fn claude_names_reach_the_claude_model_and_unknown_models_get_a_404_naming
         message.contains("gemini-9-ultra") && message.contains("claude-sonnet-4-6"),
         "{message}"
     );
-    let anthropic = client
-        .post(serve.url("/v1/messages"))
-        .json(&json!({"model": "gemini-9-ultra", "max_tokens": 8,
-            "messages": [{"role": "user", "content": "x"}]}))
-        .send()
-        .await
-        .unwrap();
+    let anthropic = post(
+        &serve,
+        "/v1/messages",
+        &json!({"model": "gemini-9-ultra", "max_tokens": 8,
+            "messages": [{"role": "user", "content": "x"}]}),
+    )
+    .await;
     assert_eq!(anthropic.status(), 404);
     let body: Value = anthropic.json().await.unwrap();
     assert_eq!(body["type"], "error");
     assert_eq!(body["error"]["type"], "not_found_error");
-    let gemini = client
-        .post(serve.url("/v1beta/models/gemini-9-ultra:generateContent"))
-        .json(&json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}]}))
-        .send()
-        .await
-        .unwrap();
+    let gemini = post(
+        &serve,
+        "/v1beta/models/gemini-9-ultra:generateContent",
+        &json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}]}),
+    )
+    .await;
     assert_eq!(gemini.status(), 404);
     let body: Value = gemini.json().await.unwrap();
     assert_eq!(body["error"]["status"], "NOT_FOUND");
@@ -618,23 +587,12 @@ async fn an_empty_gemini_weekly_window_keeps_gemini_away_until_its_reset_but_cla
         "{table}"
     );
     let serve = binary.serve(&[]).await;
-    let client = reqwest::Client::new();
     for i in 0..4 {
-        let response = client
-            .post(serve.url("/v1/chat/completions"))
-            .json(&chat_body("gemini-3-flash", &format!("g{i}"), false))
-            .send()
-            .await
-            .unwrap();
+        let response = chat(&serve, "gemini-3-flash", &format!("g{i}"), false).await;
         assert_eq!(response.status(), 200);
     }
     for i in 0..4 {
-        let response = client
-            .post(serve.url("/v1/chat/completions"))
-            .json(&chat_body("claude-sonnet-4-6", &format!("c{i}"), false))
-            .send()
-            .await
-            .unwrap();
+        let response = chat(&serve, "claude-sonnet-4-6", &format!("c{i}"), false).await;
         assert_eq!(response.status(), 200);
     }
     let calls = generate_calls(&mock);
@@ -732,10 +690,7 @@ fn continued(messages: &mut Vec<Value>, content: Vec<Value>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_signatures_stay_with_claude_and_gemini_ones_with_gemini() {
-    let mock = MockGoogle::start().await;
-    mock.mock.add_personal("1//personal", "me@gmail.com");
-    let binary = accepted_home(&mock, "2.9.1");
-    assert!(add(&binary, &["--refresh-token", "1//personal"]).await.0);
+    let (mock, binary) = personal_home("2.9.1").await;
     let serve = binary.serve(&[]).await;
     let client = reqwest::Client::new();
     let url = serve.url("/v1/messages");

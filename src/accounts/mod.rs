@@ -217,17 +217,14 @@ pub(crate) async fn add_with_grant(
         Ok(state) => (state, None),
         Err(error) => (Default::default(), Some(error.to_string())),
     };
-    let account = NewAccount {
-        email: email.clone(),
-        upstream: "google".to_owned(),
-        oauth_client: profile.name.clone(),
-        // Google may rotate the refresh token on use; keep the newest.
-        refresh_token: grant.refresh_token.clone().unwrap_or(refresh_token),
-        access_token: Some(grant.access_token.clone()),
-        access_expires_at: Some(grant.expires_at),
-        project_id: Some(setup.project_id.clone()),
-        tier: Some(setup.tier.clone()),
-    };
+    let account = new_account(
+        profile,
+        &email,
+        &grant,
+        refresh_token,
+        Some(setup.project_id.clone()),
+        Some(setup.tier.clone()),
+    );
     let models = state
         .catalog
         .as_ref()
@@ -250,6 +247,28 @@ pub(crate) async fn add_with_grant(
         retired: None,
         quota_warning,
     })
+}
+
+/// The account to store once Google granted tokens for `profile`.
+fn new_account(
+    profile: &OAuthClientProfile,
+    email: &str,
+    grant: &TokenGrant,
+    refresh_token: Secret,
+    project_id: Option<String>,
+    tier: Option<String>,
+) -> NewAccount {
+    NewAccount {
+        email: email.to_owned(),
+        upstream: "google".to_owned(),
+        oauth_client: profile.name.clone(),
+        // Google may rotate the refresh token on use; keep the newest.
+        refresh_token: grant.refresh_token.clone().unwrap_or(refresh_token),
+        access_token: Some(grant.access_token.clone()),
+        access_expires_at: Some(grant.expires_at),
+        project_id,
+        tier,
+    }
 }
 
 /// Stores an account Google does not serve through `profile` (its token is
@@ -285,16 +304,7 @@ async fn store_retired(
             existing.oauth_client, profile.name
         )));
     }
-    let account = NewAccount {
-        email: email.clone(),
-        upstream: "google".to_owned(),
-        oauth_client: profile.name.clone(),
-        refresh_token: grant.refresh_token.clone().unwrap_or(refresh_token),
-        access_token: Some(grant.access_token.clone()),
-        access_expires_at: Some(grant.expires_at),
-        project_id: None,
-        tier: None,
-    };
+    let account = new_account(profile, &email, &grant, refresh_token, None, None);
     let stored_reason = reason.clone();
     let Upserted { id, created } = store
         .run(move |store| {

@@ -530,16 +530,7 @@ impl Pool {
             })
             .collect();
         if candidates.is_empty() {
-            if active.is_empty() {
-                return Pick::NoneUsable {
-                    total: accounts.len(),
-                    unusable: accounts
-                        .iter()
-                        .filter(|a| !a.is_usable())
-                        .map(|a| (a.email.clone(), a.status()))
-                        .collect(),
-                };
-            }
+            // Accounts that could serve the model once their limits end.
             let offering: Vec<&&Arc<PoolAccount>> =
                 active.iter().filter(|a| a.offers(request.model)).collect();
             if offering.is_empty() {
