@@ -502,10 +502,17 @@ async fn accounts_list_shows_client_tier_windows_and_models_and_v1_models_the_cl
         .json()
         .await
         .unwrap();
-    assert!(
-        gemini.to_string().contains("models/claude-sonnet-4-6"),
-        "{gemini}"
+    let sonnet = gemini["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "models/claude-sonnet-4-6")
+        .unwrap_or_else(|| panic!("{gemini}"));
+    assert_eq!(
+        sonnet["displayName"], "claude sonnet 4 6",
+        "Google's display name"
     );
+    assert_eq!(sonnet["outputTokenLimit"], 64_000, "Google's limit");
 }
 
 #[tokio::test(flavor = "multi_thread")]

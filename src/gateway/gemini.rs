@@ -170,14 +170,17 @@ async fn json_array(
     Ok(response)
 }
 
-fn model_info(id: &str) -> Value {
+/// A model as Gemini's and OpenAI's SDKs read it, with the display name and
+/// token limits Google reported for it when an account's catalog has it.
+fn model_info(id: &str, known: Option<&crate::store::ModelInfo>) -> Value {
     json!({
         "name": format!("models/{id}"),
         "baseModelId": id,
-        "displayName": id,
+        "displayName": known.and_then(|m| m.display_name.as_deref()).unwrap_or(id),
         "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
-        "inputTokenLimit": 1_048_576,
-        "outputTokenLimit": 65_536,
+        "inputTokenLimit": known.and_then(|m| m.max_input_tokens).unwrap_or(1_048_576),
+        "outputTokenLimit": known.and_then(|m| m.max_output_tokens).unwrap_or(65_536),
+        "thinking": known.is_some_and(|m| m.thinking),
         // OpenAI's fields too, for GET /v1/models/{id}.
         "id": id,
         "object": "model",
@@ -190,13 +193,14 @@ fn model_info(id: &str) -> Value {
 pub async fn list_models(State(state): State<AppState>) -> Json<Value> {
     let models: Vec<Value> = super::openai::model_ids(&state)
         .iter()
-        .map(|id| model_info(id))
+        .map(|id| model_info(id, state.pool.model_info(id).as_ref()))
         .collect();
     Json(json!({ "models": models }))
 }
 
 /// `GET /v1beta/models/{model}` (and `/v1/models/{model}`, which answers in a
 /// shape both Gemini's and OpenAI's SDKs read).
-pub async fn get_model(Path(model): Path<String>) -> Json<Value> {
-    Json(model_info(model.strip_prefix("models/").unwrap_or(&model)))
+pub async fn get_model(State(state): State<AppState>, Path(model): Path<String>) -> Json<Value> {
+    let id = model.strip_prefix("models/").unwrap_or(&model);
+    Json(model_info(id, state.pool.model_info(id).as_ref()))
 }

@@ -631,6 +631,18 @@ impl Pool {
         (usable > 0).then_some(any)
     }
 
+    /// What Google said about `model` (display name, token limits), from the
+    /// first usable account whose catalog has it.
+    pub fn model_info(&self, model: &str) -> Option<crate::store::ModelInfo> {
+        self.snapshot()
+            .iter()
+            .filter(|a| a.is_usable())
+            .find_map(|a| {
+                a.catalog()
+                    .and_then(|c| c.models.iter().find(|m| m.id == model).cloned())
+            })
+    }
+
     /// Google's replacement for a retired model id, by any usable account's
     /// forwarding rules.
     pub fn forwarded(&self, model: &str) -> Option<String> {
