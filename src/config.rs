@@ -115,7 +115,7 @@ pub enum Scheduling {
     RoundRobin,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
     pub port: u16,
@@ -140,6 +140,40 @@ impl Default for GatewayConfig {
             request_timeout_secs: 600,
             max_body_mb: 100,
         }
+    }
+}
+
+/// Written by hand so the client API key never reaches a log: `{:?}` of a
+/// config says only whether a key is set.
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            port,
+            allow_lan_access,
+            auth_mode,
+            api_key,
+            start_with_app,
+            scheduling,
+            request_timeout_secs,
+            max_body_mb,
+        } = self;
+        f.debug_struct("GatewayConfig")
+            .field("port", port)
+            .field("allow_lan_access", allow_lan_access)
+            .field("auth_mode", auth_mode)
+            .field(
+                "api_key",
+                &if api_key.is_empty() {
+                    "(none)"
+                } else {
+                    "(set, not shown)"
+                },
+            )
+            .field("start_with_app", start_with_app)
+            .field("scheduling", scheduling)
+            .field("request_timeout_secs", request_timeout_secs)
+            .field("max_body_mb", max_body_mb)
+            .finish()
     }
 }
 
@@ -1184,5 +1218,19 @@ mod tests {
                 .google
                 .antigravity_risk_accepted
         );
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let mut config = Config::default();
+        config.gateway.api_key = "sk-0123456789abcdef0123456789abcdef".to_owned();
+        config.google.oauth_clients.push(OAuthClientProfile {
+            client_secret: "GOCSPX-very-secret".to_owned(),
+            ..OAuthClientProfile::gemini_cli()
+        });
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("sk-0123456789abcdef"), "{shown}");
+        assert!(!shown.contains("GOCSPX"), "{shown}");
+        assert!(shown.contains("(set, not shown)"), "{shown}");
     }
 }

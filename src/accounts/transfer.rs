@@ -12,7 +12,7 @@ use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 use crate::upstream::google::GoogleClient;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -24,6 +24,17 @@ pub struct AccountEntry {
         skip_serializing_if = "Option::is_none"
     )]
     pub oauth_client: Option<String>,
+}
+
+/// By hand, so a refresh token never reaches a log.
+impl std::fmt::Debug for AccountEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountEntry")
+            .field("email", &self.email)
+            .field("refresh_token", &"[redacted]")
+            .field("client", &self.oauth_client)
+            .finish()
+    }
 }
 
 /// Reads an import file's text.
@@ -126,6 +137,12 @@ mod tests {
                 .unwrap_err()
                 .contains("entry 1")
         );
+    }
+
+    #[test]
+    fn debug_hides_the_refresh_token() {
+        let entry = &parse(r#"[{"refresh_token": "1//secret-token"}]"#).unwrap()[0];
+        assert!(!format!("{entry:?}").contains("1//secret"));
     }
 
     #[test]

@@ -16,6 +16,40 @@ const BUCKETS: [f64; 13] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Distinct model labels per protocol, at most; later ones count as `other`
+/// (a client can send any model name: the label set must stay bounded).
+const MAX_MODEL_LABELS: usize = 64;
+
+/// The label for names that are not plausible model ids, or past the cap.
+const OTHER_MODEL: &str = "other";
+
+/// Whether `model` looks like a model id (`gemini-2.5-pro`,
+/// `claude-opus-4-6-thinking`, `models/x:y`), short enough to be a label.
+fn plausible_model(model: &str) -> bool {
+    !model.is_empty()
+        && model.len() <= 100
+        && model.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'@')
+        })
+}
+
+/// A label value in the Prometheus text format: backslash, double quote and
+/// line feed escaped, so no value can end its line or its label.
+fn label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            // Other control characters have no escape: drop them.
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Status classes `0xx` … `9xx`, indexed by `status / 100`.
 const CLASSES: usize = 10;
 
@@ -72,8 +106,10 @@ impl Metrics {
         let class = usize::from(record.status / 100).min(CLASSES - 1);
         let model = if record.upstream_model.is_empty() {
             "unknown"
-        } else {
+        } else if plausible_model(&record.upstream_model) {
             &record.upstream_model
+        } else {
+            OTHER_MODEL
         };
         let seconds = record.latency_ms as f64 / 1000.0;
         let mut counters = self.counters.lock();
@@ -83,6 +119,13 @@ impl Metrics {
             ProtocolCounters::new,
         ) else {
             return;
+        };
+        let model = if protocol.requests.contains_key(model)
+            || protocol.requests.len() < MAX_MODEL_LABELS
+        {
+            model
+        } else {
+            OTHER_MODEL
         };
         if let Some(classes) = entry_mut(&mut protocol.requests, model, || [0; CLASSES]) {
             classes[class] += 1;
@@ -108,7 +151,7 @@ impl Metrics {
     pub fn render(&self, pool: &Pool) -> String {
         let counters = self.counters.lock();
         let mut out = String::new();
-        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let quote = label_value;
         let _ = writeln!(
             out,
             "# HELP switchyard_requests_total Requests answered, by protocol, upstream model and status class."
@@ -239,5 +282,39 @@ mod tests {
             "switchyard_request_duration_seconds_bucket{protocol=\"openai\",le=\"+Inf\"} 3"
         ));
         assert!(text.contains("switchyard_tokens_total{kind=\"input\"} 30"));
+    }
+
+    #[test]
+    fn model_names_cannot_forge_lines_and_the_label_set_is_bounded() {
+        let metrics = Metrics::default();
+        let evil = "evil\"}\nswitchyard_fake_metric{a=\"b\"} 42";
+        metrics.observe(&RequestRecord {
+            protocol: "openai".into(),
+            upstream_model: evil.into(),
+            status: 404,
+            ..RequestRecord::default()
+        });
+        for i in 0..500 {
+            metrics.observe(&RequestRecord {
+                protocol: "openai".into(),
+                upstream_model: format!("model-{i}"),
+                status: 200,
+                ..RequestRecord::default()
+            });
+        }
+        let text = metrics.render(&Pool::new());
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("switchyard_fake_metric")),
+            "{text}"
+        );
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("switchyard_requests_total{"))
+            .count();
+        assert!(series <= MAX_MODEL_LABELS + 2, "{series} series");
+        assert!(text.contains("model=\"other\""), "{text}");
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

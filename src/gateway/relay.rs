@@ -407,6 +407,15 @@ pub(crate) fn limit(
         LimitScope::Model(model) => Some(model),
         LimitScope::Account => None,
     };
+    if !account.add_limit(Limit {
+        model: model.clone(),
+        kind,
+        until,
+        reason: reason.clone(),
+    }) {
+        // A limit on the same model that ends later stays (and is stored).
+        return;
+    }
     tracing::warn!(
         account = %account.email,
         model = model.as_deref().unwrap_or("(all models)"),
@@ -415,12 +424,6 @@ pub(crate) fn limit(
         "{}",
         if kind == LimitKind::QuotaExhausted { "quota exhausted" } else { "cooling down" }
     );
-    account.add_limit(Limit {
-        model: model.clone(),
-        kind,
-        until,
-        reason: reason.clone(),
-    });
     state.pool.publish(PoolEvent::Limited {
         account_id: account.id,
         email: account.email.clone(),

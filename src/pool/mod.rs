@@ -331,11 +331,20 @@ impl PoolAccount {
             .collect()
     }
 
-    /// Adds a limit (replacing one on the same model).
-    pub fn add_limit(&self, limit: Limit) {
+    /// Adds a limit, unless one on the same model (or group) already ends
+    /// later: a 30 s rate limit must not shorten a 3-hour exhausted quota.
+    /// Returns whether it was applied.
+    pub fn add_limit(&self, limit: Limit) -> bool {
         let mut limits = self.limits.lock();
+        if limits
+            .iter()
+            .any(|l| l.model == limit.model && l.until >= limit.until)
+        {
+            return false;
+        }
         limits.retain(|l| l.model != limit.model);
         limits.push(limit);
+        true
     }
 
     /// Removes limits that ended by `now`, and returns them.
@@ -365,17 +374,21 @@ impl PoolAccount {
     /// every window of the model's group, or (without windows) the model's
     /// own quota. An unknown quota counts as available: the upstream will say
     /// otherwise.
-    fn has_quota(&self, model: &str, reserve: f64) -> bool {
+    fn has_quota(&self, model: &str, reserve: f64, now: i64) -> bool {
+        // A quota whose reset has passed is full again, whatever the last
+        // reading said.
+        let left = |remaining: Option<f64>, resets_at: Option<i64>| {
+            resets_at.is_some_and(|at| at <= now) || remaining.is_none_or(|r| r > reserve)
+        };
         let group = model_group(model);
         let windows = self.windows.lock();
         let mut of_group = windows.iter().filter(|w| w.group == group).peekable();
         if of_group.peek().is_some() {
-            return of_group.all(|w| w.remaining_fraction.is_none_or(|r| r > reserve));
+            return of_group.all(|w| left(w.remaining_fraction, w.reset_at));
         }
         drop(windows);
         self.quota(model)
-            .and_then(|q| q.remaining)
-            .is_none_or(|remaining| remaining > reserve)
+            .is_none_or(|q| left(q.remaining, q.resets_at))
     }
 }
 
@@ -526,7 +539,7 @@ impl Pool {
             .filter(|a| {
                 a.offers(request.model)
                     && a.limit_for(request.model, request.now).is_none()
-                    && a.has_quota(request.model, request.reserve)
+                    && a.has_quota(request.model, request.reserve, request.now)
             })
             .collect();
         if candidates.is_empty() {
@@ -550,11 +563,15 @@ impl Pool {
                     let quota_reset = a
                         .effective_quota(request.model)
                         .filter(|q| q.remaining.is_some_and(|r| r <= request.reserve))
-                        .and_then(|q| q.resets_at);
+                        .and_then(|q| q.resets_at)
+                        .filter(|&at| at > request.now);
                     limited.max(quota_reset).unwrap_or(request.now + 60)
                 })
                 .min()
-                .unwrap_or(request.now + 60);
+                .unwrap_or(request.now + 60)
+                // Never a time already past: clients would be told to come
+                // back at once, and hammer the gateway.
+                .max(request.now + 1);
             return Pick::AllLimited {
                 until,
                 total: accounts.len(),
@@ -875,6 +892,83 @@ mod tests {
             ),
             Some(2)
         );
+    }
+
+    #[test]
+    fn a_short_limit_never_shortens_a_longer_one() {
+        let pool = pool_of(1);
+        let account = &pool.snapshot()[0];
+        let limit = |kind, until| Limit {
+            model: Some("m".into()),
+            kind,
+            until,
+            reason: "r".into(),
+        };
+        assert!(account.add_limit(limit(LimitKind::QuotaExhausted, 1000 + 3 * 3600)));
+        assert!(!account.add_limit(limit(LimitKind::CoolingDown, 1030)));
+        let kept = account.limit_for("m", 1000).unwrap();
+        assert_eq!(
+            (kept.kind, kept.until),
+            (LimitKind::QuotaExhausted, 1000 + 3 * 3600)
+        );
+        // A longer one does replace it.
+        assert!(account.add_limit(limit(LimitKind::CoolingDown, 1000 + 4 * 3600)));
+        assert_eq!(account.limit_for("m", 1000).unwrap().until, 1000 + 4 * 3600);
+    }
+
+    #[test]
+    fn a_quota_whose_reset_passed_frees_the_account_and_retry_after_is_never_past() {
+        let pool = pool_of(1);
+        let account = &pool.snapshot()[0];
+        account.set_quotas(&[QuotaRecord {
+            model: "m".into(),
+            remaining_fraction: Some(0.0),
+            reset_at: Some(995),
+            updated_at: 0,
+        }]);
+        assert_eq!(
+            picked(&pool, &request(Scheduling::Balance, None, &[])),
+            Some(1),
+            "the reset at 995 passed before 1000"
+        );
+        account.set_windows(vec![QuotaWindow {
+            group: "gemini".into(),
+            window: "weekly".into(),
+            remaining_fraction: Some(0.0),
+            reset_at: Some(999),
+        }]);
+        assert_eq!(
+            picked(&pool, &request(Scheduling::Balance, None, &[])),
+            Some(1),
+            "a window whose reset passed is full again"
+        );
+        account.set_windows(vec![QuotaWindow {
+            group: "gemini".into(),
+            window: "weekly".into(),
+            remaining_fraction: Some(0.0),
+            reset_at: Some(4000),
+        }]);
+        match pool.pick(&request(Scheduling::Balance, None, &[])) {
+            Pick::AllLimited { until, .. } => assert_eq!(until, 4000),
+            other => panic!("{other:?}"),
+        }
+        // A limit ending right now: the client is told one second, not zero
+        // or a time past.
+        account.set_windows(Vec::new());
+        account.set_quotas(&[]);
+        account.add_limit(Limit {
+            model: None,
+            kind: LimitKind::CoolingDown,
+            until: 1001,
+            reason: "r".into(),
+        });
+        match pool.pick(&PickRequest {
+            now: 1000,
+            ..request(Scheduling::Balance, None, &[])
+        }) {
+            Pick::AllLimited { until, .. } => assert!(until > 1000, "{until}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -49,7 +49,8 @@ impl Store {
         self.with_conn(|conn| {
             conn.prepare_cached(
                 "INSERT INTO limits (account_id, model, kind, until, reason) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (account_id, model) DO UPDATE SET kind = ?3, until = ?4, reason = ?5",
+                 ON CONFLICT (account_id, model) DO UPDATE SET kind = ?3, until = ?4, reason = ?5
+                 WHERE ?4 > limits.until",
             )?
             .execute(params![
                     limit.account_id,
@@ -134,6 +135,8 @@ mod tests {
         };
         store.set_limit(&limit(Some("m"), 100)).unwrap();
         store.set_limit(&limit(Some("m"), 200)).unwrap();
+        // A shorter one later does not cut the longer one short.
+        store.set_limit(&limit(Some("m"), 150)).unwrap();
         store.set_limit(&limit(None, 50)).unwrap();
         assert_eq!(store.limits(0).unwrap().len(), 2);
         assert_eq!(store.limits(60).unwrap(), vec![limit(Some("m"), 200)]);
