@@ -233,20 +233,58 @@ fn redact(value: &mut Value) {
     }
 }
 
-/// Replaces token-shaped words: client keys, Google access and refresh tokens.
+/// Replaces token-shaped runs anywhere in `text` (not only whole words):
+/// client keys, Google API keys, access and refresh tokens, OAuth client
+/// secrets — `key=sk-…`, `(sk-…)`, `` `sk-…` ``, `<1//…>` and `APIKEY=sk-…`
+/// included. A token starts where no letter or digit comes before its
+/// prefix (so `task-list` is not a key) and runs over the characters tokens
+/// are made of; shorter than 12 characters, it is left alone.
 fn redact_text(text: &str) -> String {
     const PREFIXES: &[&str] = &["sk-", "ya29.", "1//", "AIza", "GOCSPX-"];
-    text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-        .map(|word| {
-            let trimmed =
-                word.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
-            if trimmed.len() >= 12 && PREFIXES.iter().any(|p| trimmed.starts_with(p)) {
-                format!("[redacted]{}", &word[trimmed.len()..])
-            } else {
-                word.to_owned()
-            }
-        })
-        .collect()
+    const MIN_LEN: usize = 12;
+    let is_token_byte = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'+' | b'=' | b'~')
+    };
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let prefix = boundary
+            .then(|| {
+                PREFIXES
+                    .iter()
+                    .find(|p| bytes[i..].starts_with(p.as_bytes()))
+            })
+            .flatten();
+        let Some(prefix) = prefix else {
+            i += 1;
+            continue;
+        };
+        let mut end = i + prefix.len();
+        while end < bytes.len() && is_token_byte(bytes[end]) {
+            end += 1;
+        }
+        // A token does not end in punctuation that closes a sentence.
+        while end > i + prefix.len() && matches!(bytes[end - 1], b'.' | b'=' | b'/') {
+            end -= 1;
+        }
+        if end - i >= MIN_LEN {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..i]);
+            out.push_str("[redacted]");
+            copied = end;
+        }
+        i = end.max(i + 1);
+    }
+    match out {
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            out
+        }
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -265,5 +303,39 @@ mod tests {
         let cut = redacted_body(&long, 51);
         assert!(cut.contains("[cut at 51 bytes]"));
         assert!(redacted_body("Bearer sk-0123456789abcdef0123", 100).contains("[redacted]"));
+    }
+
+    #[test]
+    fn secrets_inside_words_and_punctuation_are_found() {
+        let key = "sk-0123456789abcdef0123";
+        let refresh = "1//0gAbCdEfGhIjKlMnOp";
+        for (text, kept) in [
+            (format!("key={key}"), "key="),
+            (format!("({key})"), "()"),
+            (format!("`{key}`"), "``"),
+            (format!("<{refresh}>"), "<>"),
+            (format!("APIKEY={key}\nnext"), "APIKEY=\nnext"),
+            (format!("token:{key}."), "token:."),
+        ] {
+            let out = redact_text(&text);
+            assert!(
+                !out.contains("0123456789abcdef") && !out.contains("AbCdEf"),
+                "{text} -> {out}"
+            );
+            assert_eq!(out.replace("[redacted]", ""), kept, "{text} -> {out}");
+        }
+        // A tool result echoing a key in the response body, as JSON.
+        let body =
+            format!(r#"{{"content":[{{"type":"tool_result","content":"APIKEY={key} loaded"}}]}}"#);
+        assert!(!redacted_body(&body, 10_000).contains(key));
+        // Words that only contain a prefix are not keys.
+        for plain in [
+            "task-management-system",
+            "desk-0123456789abcdef",
+            "a 1//2 ratio",
+            "sk-short",
+        ] {
+            assert_eq!(redact_text(plain), plain);
+        }
     }
 }
