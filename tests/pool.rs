@@ -272,6 +272,54 @@ async fn a_verification_403_marks_the_account_with_its_link() {
 }
 
 #[tokio::test]
+async fn an_unexplained_403_is_checked_on_a_second_account_and_marks_nobody() {
+    let (mock, gateway) = pool_gateway(3, Scheduling::RoundRobin).await;
+    let refused = || {
+        Scripted::Error(
+            403,
+            json!({"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "The caller does not have permission"}}),
+        )
+    };
+    // One account refuses: another serves the request.
+    mock.mock.script_for("a@example.com", refused());
+    for _ in 0..3 {
+        assert_eq!(
+            gateway
+                .chat(chat_body("gemini-2.5-flash", "x", false))
+                .await
+                .status(),
+            200
+        );
+    }
+    // Every account refuses this request: it goes back after two tries.
+    let before = mock.mock.received().len();
+    for _ in 0..3 {
+        mock.mock.script(refused());
+    }
+    let response = gateway
+        .chat(chat_body("gemini-2.5-flash", "odd", false))
+        .await;
+    // Google refused the accounts, not the client's key: 503, with its words.
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("The caller does not have permission"),
+        "{body}"
+    );
+    assert_eq!(
+        mock.mock.received().len() - before,
+        2,
+        "checked on a second account"
+    );
+    for account in gateway.gateway.state().pool.snapshot().iter() {
+        assert_eq!(account.status(), AccountStatus::Active, "{}", account.email);
+    }
+}
+
+#[tokio::test]
 async fn the_same_400_from_two_accounts_goes_to_the_client_and_cools_nobody() {
     let (mock, gateway) = pool_gateway(3, Scheduling::RoundRobin).await;
     let bad = || {

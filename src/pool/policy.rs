@@ -146,8 +146,9 @@ pub enum Verdict {
     /// Google no longer serves the account through this OAuth client
     /// (`UNSUPPORTED_CLIENT`): the user must move it to another client or path.
     ClientRetired { message: String },
-    /// The account is refused (any other 403, or an OAuth client the token
-    /// endpoint does not accept).
+    /// The account is refused: an OAuth client the token endpoint does not
+    /// accept. (A 403 without a known reason is [`Verdict::ReturnToClient`]:
+    /// a second account tells whether the request is at fault.)
     Forbidden { reason: String },
     /// The request itself is at fault (400 `INVALID_ARGUMENT`, 404 model not
     /// found, 413, other 4xx, 501): it would fail on every account, so the
@@ -295,12 +296,12 @@ fn classify_forbidden(failure: &Failure<'_>, details: &Details<'_>) -> Verdict {
             message: failure.message.to_owned(),
         };
     }
-    let reason = if failure.message.trim().is_empty() {
-        format!("HTTP {}", failure.status)
-    } else {
-        failure.message.to_owned()
-    };
-    Verdict::Forbidden { reason }
+    // Any other 403 says nothing sure about the account (one odd request
+    // must not take every account it touches offline): it is checked on a
+    // second account like a 400, and marks nobody.
+    Verdict::ReturnToClient {
+        status: failure.status,
+    }
 }
 
 /// 429, and 499/503 or any `RESOURCE_EXHAUSTED`: quota, rate limit, capacity,
@@ -1212,14 +1213,12 @@ mod tests {
                 },
             ),
             case(
-                "a plain 403 forbids the account",
+                "a 403 without a known reason is checked on another account, marks nobody",
                 403,
                 "PERMISSION_DENIED",
                 "The caller does not have permission",
                 json!([]),
-                Verdict::Forbidden {
-                    reason: "The caller does not have permission".into(),
-                },
+                Verdict::ReturnToClient { status: 403 },
             ),
             case(
                 "400 INVALID_ARGUMENT goes back to the client",
