@@ -272,6 +272,48 @@ async fn a_verification_403_marks_the_account_with_its_link() {
 }
 
 #[tokio::test]
+async fn one_deadline_covers_the_whole_request_and_a_timeout_is_not_retried_elsewhere() {
+    let mock = MockGoogle::start().await;
+    let mut config = mock.config();
+    config.gateway.request_timeout_secs = 2;
+    config.gateway.scheduling = Scheduling::RoundRobin;
+    let gateway = TestGateway::start(config).await;
+    for name in ["a", "b"] {
+        let email = format!("{name}@example.com");
+        mock.mock
+            .add_account(&format!("refresh-{name}"), &email, true);
+        gateway
+            .add_account(
+                &format!("refresh-{name}"),
+                &email,
+                &format!("project-{name}"),
+            )
+            .await;
+    }
+    for stream in [false, true] {
+        let before = mock.mock.received().len();
+        mock.mock.script(Scripted::Slow(Duration::from_secs(6)));
+        let started = std::time::Instant::now();
+        let response = gateway
+            .chat(chat_body("gemini-2.5-flash", "slow", stream))
+            .await;
+        assert_eq!(response.status(), 504, "stream: {stream}");
+        // The bound is generous (a loaded machine); before the fix a second
+        // account was tried after the first timed out, with its own limit.
+        assert!(
+            started.elapsed() < Duration::from_millis(4500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            mock.mock.received().len() - before,
+            1,
+            "no second account after a timeout"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_unexplained_403_is_checked_on_a_second_account_and_marks_nobody() {
     let (mock, gateway) = pool_gateway(3, Scheduling::RoundRobin).await;
     let refused = || {

@@ -118,6 +118,7 @@ fn mismatch() -> GatewayError {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn call_upstream(
     state: &AppState,
     config: &Config,
@@ -126,6 +127,7 @@ async fn call_upstream(
     token: &Secret,
     profile: &OAuthClientProfile,
     call: Call<'_>,
+    left: Duration,
 ) -> Result<Answer, UpstreamError> {
     let google = &config.google;
     match call {
@@ -135,7 +137,7 @@ async fn call_upstream(
                 google,
                 profile,
                 token,
-                &target(config, model, account, request),
+                &target(config, left, model, account, request),
             )
             .await
             .map(Answer::Whole),
@@ -145,7 +147,7 @@ async fn call_upstream(
                 google,
                 profile,
                 token,
-                &target(config, model, account, request),
+                &target(config, left, model, account, request),
             )
             .await
             .map(Answer::Stream),
@@ -155,15 +157,18 @@ async fn call_upstream(
                 google,
                 profile,
                 token,
-                &target(config, model, account, request),
+                &target(config, left, model, account, request),
             )
             .await
             .map(Answer::Count),
     }
 }
 
+/// The call for `account`, with the time the request has left (a stream
+/// may then go silent for up to the whole limit).
 fn target<'a>(
     config: &Config,
+    left: Duration,
     model: &'a str,
     account: &'a PoolAccount,
     request: &'a GenerateContentRequest,
@@ -172,7 +177,8 @@ fn target<'a>(
         model,
         project: account.project_id.as_deref().unwrap_or_default(),
         request,
-        timeout: std::time::Duration::from_secs(config.gateway.request_timeout_secs),
+        timeout: left.max(Duration::from_millis(1)),
+        idle_timeout: Duration::from_secs(config.gateway.request_timeout_secs),
     }
 }
 
@@ -183,8 +189,10 @@ async fn run(
     session: Option<u64>,
     call: Call<'_>,
 ) -> Result<(Answer, Served), GatewayError> {
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(config.gateway.request_timeout_secs);
+    // One deadline per request, from its arrival: token refresh, every
+    // attempt and every wait come out of it.
+    let arrived = tokio::time::Instant::from_std(super::record::RequestContext::current().started);
+    let deadline = arrived + Duration::from_secs(config.gateway.request_timeout_secs);
     let mut tried: Vec<i64> = Vec::new();
     let mut last_error: Option<UpstreamError> = None;
     // The first client-side error, kept while a second account checks that the
@@ -192,6 +200,9 @@ async fn run(
     let mut client_fault: Option<(u16, UpstreamError)> = None;
     let mut same_account_retries = 0;
     for _ in 0..MAX_ATTEMPTS {
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
         let now = now_unix();
         let pick = state.pool.pick(&PickRequest {
             model,
@@ -236,7 +247,13 @@ async fn run(
                 });
             }
         };
-        let error = match attempt(state, config, model, &account, call).await {
+        let outcome = tokio::time::timeout_at(
+            deadline,
+            attempt(state, config, model, &account, call, deadline),
+        )
+        .await
+        .unwrap_or_else(|_| Err(out_of_time_error(config)));
+        let error = match outcome {
             Ok(answer) => {
                 record_use(state, &account);
                 return Ok((
@@ -249,6 +266,11 @@ async fn run(
             }
             Err(error) => error,
         };
+        if matches!(error, UpstreamError::Transport { timeout: true, .. }) {
+            // The request's time is used up (or the upstream went silent for
+            // all of it): no other account could answer in time either.
+            return Err(GatewayError::from_upstream(&error));
+        }
         let verdict = judge(&error, model, now_unix());
         tracing::debug!(account = %account.email, %error, ?verdict, "upstream call failed");
         match verdict {
@@ -284,11 +306,24 @@ async fn run(
             break;
         }
     }
+    let out_of_time = tokio::time::Instant::now() >= deadline;
     let error = client_fault
         .map(|(_, error)| error)
         .or(last_error)
+        .or_else(|| out_of_time.then(|| out_of_time_error(config)))
         .map(|e| GatewayError::from_upstream(&e));
     Err(error.unwrap_or_else(GatewayError::no_accounts))
+}
+
+/// The request's time limit ran out.
+fn out_of_time_error(config: &Config) -> UpstreamError {
+    UpstreamError::Transport {
+        message: format!(
+            "no answer within the request's time limit ({} s, gateway.request_timeout_secs)",
+            config.gateway.request_timeout_secs
+        ),
+        timeout: true,
+    }
 }
 
 /// What a failure means, by the policy table. Failures without an HTTP
@@ -499,6 +534,7 @@ async fn attempt(
     model: &str,
     account: &Arc<PoolAccount>,
     call: Call<'_>,
+    deadline: tokio::time::Instant,
 ) -> Result<Answer, UpstreamError> {
     let profile = config
         .google
@@ -532,7 +568,8 @@ async fn attempt(
     let mut retried_after_401 = false;
     loop {
         let token = fresh_token(state, config, account).await?;
-        match call_upstream(state, config, model, account, &token, profile, call).await {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match call_upstream(state, config, model, account, &token, profile, call, left).await {
             Err(error) if error.status() == Some(401) && !retried_after_401 => {
                 // The token may have been revoked early: one new token, one more try.
                 retried_after_401 = true;

@@ -122,6 +122,8 @@ pub enum Scripted {
     /// Stream events (unwrapped responses). `then_drop` breaks the connection
     /// after them instead of ending cleanly.
     Stream { chunks: Vec<Value>, then_drop: bool },
+    /// Answers (the default answer) only after this long.
+    Slow(Duration),
     /// Sends `first`, waits until the gate is opened, then sends `rest`.
     Gated {
         first: Vec<Value>,
@@ -1032,6 +1034,10 @@ async fn generate(
             (StatusCode::from_u16(code).unwrap(), Json(error)).into_response()
         }
         Ok((Some(Scripted::Answer(answer)), _)) => Json(wrap(&answer)).into_response(),
+        Ok((Some(Scripted::Slow(delay)), number)) => {
+            tokio::time::sleep(delay).await;
+            Json(wrap(&default_answer(&body, number))).into_response()
+        }
         Ok((Some(_), _)) => google_error(
             500,
             "INTERNAL",
@@ -1105,6 +1111,15 @@ async fn stream_generate(
         Some(Scripted::Answer(answer)) => (vec![answer], false, None, Vec::new()),
         Some(Scripted::Stream { chunks, then_drop }) => (chunks, then_drop, None, Vec::new()),
         Some(Scripted::Gated { first, gate, rest }) => (first, false, Some(gate), rest),
+        Some(Scripted::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            (
+                stream_events(&default_answer(&body, number)),
+                false,
+                None,
+                Vec::new(),
+            )
+        }
     };
     let body_stream = async_stream_body(events, then_drop, gate, rest);
     Response::builder()

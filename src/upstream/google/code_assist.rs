@@ -882,7 +882,7 @@ impl GoogleClient {
             }
         })
         .await?;
-        let idle_timeout = target.timeout;
+        let idle_timeout = target.idle_timeout;
         let events = response.bytes_stream().eventsource();
         let chunks = events.filter_map(|event| async move {
             match event {
@@ -957,7 +957,10 @@ pub struct Target<'a> {
     pub model: &'a str,
     pub project: &'a str,
     pub request: &'a GenerateContentRequest,
+    /// How long the call may take to answer (a stream: to start).
     pub timeout: std::time::Duration,
+    /// A stream's longest silence once it started.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// An RFC 3339 time as Unix seconds.
