@@ -624,8 +624,8 @@ fn dashboard_counts_an_account_with_windows_by_its_binding_window() {
     harness.get_by_label("carol@example.com · Claude/GPT 5h 30% left");
     // Alice's Pro model (75%) beats carol's binding Gemini window (60%).
     harness.get_by_label("alice@example.com · gemini-2.5-pro 75% left");
-    harness.get_by_label_contains("dave@example.com: suspended by Google");
-    harness.get_by_label_contains("erin@example.com: client retired");
+    harness.get_by_label("dave@example.com: suspended by Google (see Accounts)");
+    harness.get_by_label("erin@example.com: client retired (see Accounts)");
     harness.get_by_label("2/5 accounts ready");
 }
 

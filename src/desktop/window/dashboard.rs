@@ -100,9 +100,16 @@ fn pool_ui(ui: &mut egui::Ui, accounts: &[AccountView]) {
     let ready = accounts.iter().filter(|a| is_ready(a)).count();
     ui.label(format!("{ready}/{} accounts ready", accounts.len()));
     for account in accounts.iter().filter(|a| !is_ready(a)) {
+        // Google's message and the appeal link are on the Accounts page.
+        let status = match account.status {
+            AccountStatus::ClientRetired | AccountStatus::Suspended => {
+                format!("{} (see Accounts)", account.status.label())
+            }
+            _ => account.status_line.clone(),
+        };
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("{}: {}", account.email, account.status_line),
+            format!("{}: {status}", account.email),
         );
     }
 }
