@@ -148,6 +148,108 @@ async fn commands_from_the_window_change_the_config_and_the_store() {
 }
 
 #[tokio::test]
+async fn snapshots_carry_client_windows_catalog_and_googles_words() {
+    let (_home, _paths, store, backend, _mock) = backend_with_accounts().await;
+    let id = store.accounts().unwrap()[0].id;
+    let windows = vec![switchyard::store::QuotaWindow {
+        group: "gemini".into(),
+        window: "weekly".into(),
+        remaining_fraction: Some(0.6),
+        reset_at: Some(2_000_000_000),
+    }];
+    store.set_windows(id, &windows).unwrap();
+    let catalog = switchyard::store::ModelCatalog {
+        models: ["gemini-3-flash", "claude-sonnet-4-6"]
+            .map(|id| switchyard::store::ModelInfo {
+                id: id.into(),
+                display_name: None,
+                max_input_tokens: None,
+                max_output_tokens: None,
+                thinking: false,
+                image_output: false,
+            })
+            .to_vec(),
+        ..Default::default()
+    };
+    store.set_catalog(id, &catalog).unwrap();
+    store
+        .set_status_with_link(
+            id,
+            AccountStatus::Suspended,
+            Some("This service has been disabled"),
+            Some("https://appeal.example/form"),
+        )
+        .unwrap();
+    let (snapshot, _) = backend.snapshot().await;
+    let account = &snapshot.accounts[0];
+    assert_eq!(account.oauth_client, "gemini-cli");
+    assert_eq!(account.windows, windows);
+    assert_eq!(account.models_offered, Some(2));
+    assert_eq!(
+        account.reason.as_deref(),
+        Some("This service has been disabled")
+    );
+    assert_eq!(account.link.as_deref(), Some("https://appeal.example/form"));
+}
+
+#[tokio::test]
+async fn a_sign_in_uses_the_chosen_client() {
+    let (_home, paths, _store, backend, _mock) = backend_with_accounts().await;
+    let ctx = egui::Context::default();
+    let antigravity = || Command::StartLogin {
+        client: "antigravity".into(),
+        project: None,
+    };
+
+    // Without the risk accepted, no sign-in starts.
+    backend.clone().execute(antigravity(), ctx.clone()).await;
+    let (snapshot, _) = backend.snapshot().await;
+    assert!(snapshot.login.is_none());
+    let (is_error, notice) = snapshot.notice.unwrap();
+    assert!(
+        is_error && notice.contains("antigravity_risk_accepted"),
+        "{notice}"
+    );
+
+    backend
+        .clone()
+        .execute(
+            Command::StartLogin {
+                client: "gemini-cli".into(),
+                project: Some("my-project".into()),
+            },
+            ctx.clone(),
+        )
+        .await;
+    let login = backend.snapshot().await.0.login.unwrap();
+    assert!(login.accepts_paste && login.port > 0, "{login:?}");
+    assert!(
+        !login
+            .url
+            .contains(switchyard::config::ANTIGRAVITY_CLIENT_ID)
+    );
+    backend
+        .clone()
+        .execute(Command::CancelLogin, ctx.clone())
+        .await;
+    assert!(backend.snapshot().await.0.login.is_none());
+
+    let mut config = Config::load_or_init(&paths.config_file).unwrap();
+    config.google.antigravity_risk_accepted = true;
+    config.save(&paths.config_file).unwrap();
+    backend.clone().execute(antigravity(), ctx.clone()).await;
+    let login = backend.snapshot().await.0.login.unwrap();
+    assert!(!login.accepts_paste, "{login:?}");
+    assert!(
+        login
+            .url
+            .contains(switchyard::config::ANTIGRAVITY_CLIENT_ID)
+    );
+    assert!(login.url.contains(&format!("127.0.0.1%3A{}", login.port)));
+    backend.clone().execute(Command::CancelLogin, ctx).await;
+}
+
+#[tokio::test]
 async fn a_port_change_rebinds_and_a_busy_port_keeps_the_old_listener() {
     let home = tempfile::tempdir().unwrap();
     let paths = Paths::in_folder(home.path().to_path_buf());

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use switchyard::config::Config;
 use switchyard::desktop::model::{
     AccountView, Command, ExportFormat, GatewayState, GatewayView, LoginView, PathsView, QuotaView,
-    RequestView, Snapshot, TodayView, UsageBucket,
+    QuotaWindow, RequestView, Snapshot, TodayView, UsageBucket,
 };
 use switchyard::desktop::window::{
     Confirmation, Page, StatsGrouping, StatsRange, StatusClass, WindowUi, window_ui,
@@ -168,7 +168,12 @@ fn snapshot() -> Snapshot {
                 tier: Some("standard-tier".to_owned()),
                 status: AccountStatus::Active,
                 status_line: "active".to_owned(),
+                reason: None,
                 link: None,
+                oauth_client: "gemini-cli".to_owned(),
+                project: Some("alice-project".to_owned()),
+                windows: Vec::new(),
+                models_offered: None,
                 quotas: vec![
                     QuotaView {
                         model: "gemini-2.5-pro".to_owned(),
@@ -189,7 +194,12 @@ fn snapshot() -> Snapshot {
                 tier: None,
                 status: AccountStatus::NeedsRelogin,
                 status_line: "needs re-login (invalid_grant)".to_owned(),
+                reason: None,
                 link: None,
+                oauth_client: "gemini-cli".to_owned(),
+                project: Some("bob-project".to_owned()),
+                windows: Vec::new(),
+                models_offered: None,
                 quotas: Vec::new(),
                 last_used_at: None,
             },
@@ -311,6 +321,314 @@ fn accounts_lists_both_accounts_with_quota_bars() {
     );
 }
 
+const APPEAL: &str = "https://support.google.com/accounts/appeal?service=antigravity";
+const SUSPENSION: &str =
+    "This service has been disabled in this account for violation of Terms of Service.";
+const RETIRED: &str = "Gemini CLI no longer serves personal accounts: add it again with Antigravity or a Cloud project.";
+
+fn quota_window(group: &str, window: &str, left: f64, resets_in: i64) -> QuotaWindow {
+    QuotaWindow {
+        group: group.to_owned(),
+        window: window.to_owned(),
+        remaining_fraction: Some(left),
+        reset_at: Some(NOW + resets_in),
+    }
+}
+
+fn windows() -> Vec<QuotaWindow> {
+    vec![
+        quota_window("gemini", "5h", 0.8, 3 * HOUR + 12 * 60),
+        quota_window("gemini", "weekly", 0.6, 4 * 24 * HOUR + 2 * HOUR),
+        quota_window("3p", "5h", 0.3, 45 * 60),
+        quota_window("3p", "weekly", 0.9, 6 * 24 * HOUR),
+    ]
+}
+
+fn google_account(id: i64, email: &str, status: AccountStatus) -> AccountView {
+    AccountView {
+        id,
+        email: email.to_owned(),
+        tier: Some("free-tier".to_owned()),
+        status,
+        status_line: status.label().to_owned(),
+        reason: None,
+        link: None,
+        oauth_client: "antigravity".to_owned(),
+        project: None,
+        quotas: vec![QuotaView {
+            model: "gemini-3-pro-high".to_owned(),
+            remaining: Some(1.0),
+            resets_at: None,
+        }],
+        windows: windows(),
+        models_offered: Some(13),
+        last_used_at: None,
+    }
+}
+
+/// Alice and bob, then carol on Antigravity with quota windows, dave
+/// suspended by Google and erin whose client was retired.
+fn google_2026_snapshot() -> Snapshot {
+    let mut snapshot = snapshot();
+    let mut dave = google_account(4, "dave@example.com", AccountStatus::Suspended);
+    dave.reason = Some(SUSPENSION.to_owned());
+    dave.link = Some(APPEAL.to_owned());
+    dave.status_line = format!("suspended by Google ({SUSPENSION}); appeal: {APPEAL}");
+    let mut erin = google_account(5, "erin@example.com", AccountStatus::ClientRetired);
+    erin.oauth_client = "gemini-cli".to_owned();
+    erin.reason = Some(RETIRED.to_owned());
+    erin.status_line = format!("client retired ({RETIRED})");
+    snapshot.accounts.extend([
+        google_account(3, "carol@example.com", AccountStatus::Active),
+        dave,
+        erin,
+    ]);
+    snapshot
+}
+
+fn bars(harness: &Harness<'static, Window>) -> Vec<String> {
+    harness
+        .query_all_by_role(Role::ProgressIndicator)
+        .map(|bar| bar.accesskit_node().label().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn accounts_with_windows_show_two_bars_per_group_with_countdowns() {
+    let harness = window_with(google_2026_snapshot(), Page::Accounts);
+    let bars = bars(&harness);
+    for expected in [
+        "Gemini 5h 80% · resets in 3h 12m",
+        "Gemini weekly 60% · resets in 4d 2h",
+        "Claude/GPT 5h 30% · resets in 45m",
+        "Claude/GPT weekly 90% · resets in 6d 0h",
+    ] {
+        assert_eq!(
+            bars.iter().filter(|b| *b == expected).count(),
+            1,
+            "{expected:?} once in {bars:?}"
+        );
+    }
+    // The per-model bars stay for the account without windows, and only there.
+    assert!(bars.contains(&"gemini-2.5-pro 75% · resets in 2h 05m".to_owned()));
+    assert!(
+        !bars.iter().any(|b| b.contains("gemini-3-pro-high")),
+        "{bars:?}"
+    );
+    assert_eq!(bars.len(), 6, "{bars:?}");
+    assert_eq!(harness.query_all_by_label("Antigravity").count(), 2);
+    assert_eq!(harness.query_all_by_label("Code Assist").count(), 3);
+    harness.get_by_label("carol@example.com");
+    assert_eq!(harness.query_all_by_label("13 models").count(), 3);
+}
+
+#[test]
+fn a_suspended_account_shows_its_appeal_link_and_no_bars() {
+    let mut harness = window_with(google_2026_snapshot(), Page::Accounts);
+    assert_eq!(harness.query_all_by_label("suspended by Google").count(), 1);
+    harness.get_by_label(SUSPENSION);
+    harness.get_by_label(APPEAL);
+    harness.get_by_label("Copy appeal link for dave@example.com");
+    harness
+        .get_by_label("Open appeal page for dave@example.com")
+        .click();
+    harness.run();
+    assert_eq!(
+        harness.state().commands,
+        [Command::OpenUrl(APPEAL.to_owned())]
+    );
+    // The retired one shows Google's message and options, and no bars either:
+    // only carol's four window bars and alice's two model bars are drawn.
+    harness.get_by_label("client retired");
+    harness.get_by_label(RETIRED);
+    assert!(
+        harness
+            .query_by_label("Open appeal page for erin@example.com")
+            .is_none()
+    );
+    assert_eq!(bars(&harness).len(), 6);
+}
+
+#[test]
+fn a_suspended_account_drawn_alone_has_no_bars() {
+    let mut snapshot = google_2026_snapshot();
+    snapshot.accounts.retain(|a| a.id == 4);
+    let harness = window_with(snapshot, Page::Accounts);
+    harness.get_by_label("dave@example.com");
+    assert_eq!(bars(&harness), Vec::<String>::new());
+}
+
+fn choose_antigravity_and_sign_in(harness: &mut Harness<'static, Window>) {
+    harness.get_by_label("Google account (Antigravity)").click();
+    harness.run();
+    harness.get_by_label("Sign in with Google").click();
+    harness.run();
+}
+
+#[test]
+fn antigravity_without_consent_asks_and_cancel_starts_nothing() {
+    let mut harness = window(Page::Accounts);
+    choose_antigravity_and_sign_in(&mut harness);
+    assert!(harness.state().commands.is_empty());
+    harness.get_by_label_contains(
+        "This service has been disabled in this account for violation of Terms of Service",
+    );
+    harness.get_by_label_contains("An appeal may or may not restore it");
+    harness.get_by_label_contains(
+        "Code Assist Standard/Enterprise, or an AI Studio or Vertex AI API key",
+    );
+
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert!(harness.state().commands.is_empty());
+    assert!(harness.state().ui.drafts.confirmation.is_none());
+    assert!(
+        harness
+            .query_by_label_contains("This service has been disabled")
+            .is_none()
+    );
+}
+
+#[test]
+fn antigravity_confirmed_accepts_the_risk_then_signs_in() {
+    let mut harness = window(Page::Accounts);
+    choose_antigravity_and_sign_in(&mut harness);
+    assert!(harness.state().commands.is_empty());
+    harness.get_by_label("Accept the risk").click();
+    harness.run();
+    assert_eq!(
+        harness.state().commands,
+        [
+            set_config("google.antigravity_risk_accepted", "true"),
+            Command::StartLogin {
+                client: "antigravity".to_owned(),
+                project: None
+            }
+        ]
+    );
+    assert!(harness.state().ui.drafts.confirmation.is_none());
+}
+
+#[test]
+fn antigravity_with_the_risk_accepted_signs_in_at_once() {
+    let mut accepted = snapshot();
+    accepted.config.google.antigravity_risk_accepted = true;
+    let mut harness = window_with(accepted, Page::Accounts);
+    choose_antigravity_and_sign_in(&mut harness);
+    assert!(harness.state().ui.drafts.confirmation.is_none());
+    assert_eq!(
+        harness.state().commands,
+        [Command::StartLogin {
+            client: "antigravity".to_owned(),
+            project: None
+        }]
+    );
+}
+
+#[test]
+fn antigravity_refresh_token_asks_first_too() {
+    let mut harness = window(Page::Accounts);
+    harness.get_by_label("Google account (Antigravity)").click();
+    harness.run();
+    type_secret(&mut harness, "Refresh token", "1//ag");
+    harness.get_by_label("Add").click();
+    harness.run();
+    assert!(harness.state().commands.is_empty());
+    harness.get_by_label("Accept the risk").click();
+    harness.run();
+    assert_eq!(
+        harness.state().commands,
+        [
+            set_config("google.antigravity_risk_accepted", "true"),
+            Command::AddRefreshToken {
+                token: "1//ag".to_owned(),
+                client: "antigravity".to_owned(),
+                project: None
+            }
+        ]
+    );
+}
+
+#[test]
+fn code_assist_sends_the_project() {
+    let mut harness = window(Page::Accounts);
+    harness
+        .get_by_label("Google Cloud project (Code Assist Standard/Enterprise)")
+        .click();
+    harness.run();
+    type_into(&mut harness, "Cloud project id", " my-project-42 ");
+    harness.get_by_label("Sign in with Google").click();
+    harness.run();
+    type_secret(&mut harness, "Refresh token", "1//ca");
+    harness.get_by_label("Add").click();
+    harness.run();
+    assert!(harness.state().ui.drafts.confirmation.is_none());
+    assert_eq!(
+        harness.state().commands,
+        [
+            Command::StartLogin {
+                client: "gemini-cli".to_owned(),
+                project: Some("my-project-42".to_owned())
+            },
+            Command::AddRefreshToken {
+                token: "1//ca".to_owned(),
+                client: "gemini-cli".to_owned(),
+                project: Some("my-project-42".to_owned())
+            }
+        ]
+    );
+}
+
+#[test]
+fn an_antigravity_sign_in_shows_the_port_forward_instead_of_the_paste_field() {
+    let mut signing_in = snapshot();
+    signing_in.login = Some(LoginView {
+        url: "https://accounts.google.com/o/oauth2/v2/auth?client_id=ag".to_owned(),
+        accepts_paste: false,
+        port: 8123,
+    });
+    let mut harness = window_with(signing_in, Page::Accounts);
+    harness.get_by_label_contains("must reach port 8123");
+    harness.get_by_label("ssh -L 8123:127.0.0.1:8123 you@this-computer");
+    harness.get_by_label("Copy ssh command");
+    assert!(
+        harness
+            .query_by_role_and_label(Role::TextInput, "Code or address")
+            .is_none()
+    );
+    assert!(harness.query_by_label("Submit").is_none());
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert_eq!(harness.state().commands, [Command::CancelLogin]);
+}
+
+#[test]
+fn sign_in_again_keeps_the_accounts_client_and_project() {
+    let mut harness = window(Page::Accounts);
+    harness
+        .get_by_label("Sign in again as bob@example.com")
+        .click();
+    harness.run();
+    assert_eq!(
+        harness.state().commands,
+        [Command::StartLogin {
+            client: "gemini-cli".to_owned(),
+            project: Some("bob-project".to_owned())
+        }]
+    );
+}
+
+#[test]
+fn dashboard_counts_an_account_with_windows_by_its_binding_window() {
+    let harness = window_with(google_2026_snapshot(), Page::Dashboard);
+    harness.get_by_label("carol@example.com · Claude/GPT 5h 30% left");
+    // Alice's Pro model (75%) beats carol's binding Gemini window (60%).
+    harness.get_by_label("alice@example.com · gemini-2.5-pro 75% left");
+    harness.get_by_label("dave@example.com: suspended by Google (see Accounts)");
+    harness.get_by_label("erin@example.com: client retired (see Accounts)");
+    harness.get_by_label("2/5 accounts ready");
+}
+
 #[test]
 fn remove_asks_first_and_cancel_emits_nothing() {
     let mut harness = window(Page::Accounts);
@@ -400,11 +718,19 @@ fn browser_sign_in_shows_the_address_and_takes_the_code() {
     let mut harness = window(Page::Accounts);
     harness.get_by_label("Sign in with Google").click();
     harness.run();
-    assert_eq!(harness.state().commands, [Command::StartLogin]);
+    assert_eq!(
+        harness.state().commands,
+        [Command::StartLogin {
+            client: "gemini-cli".to_owned(),
+            project: None
+        }]
+    );
 
     let url = "https://accounts.google.com/o/oauth2/v2/auth?client_id=x";
     harness.state_mut().snapshot.login = Some(LoginView {
         url: url.to_owned(),
+        accepts_paste: true,
+        port: 8123,
     });
     harness.state_mut().commands.clear();
     harness.run();
@@ -450,7 +776,11 @@ fn refresh_token_field_adds_the_token() {
     harness.run();
     assert_eq!(
         harness.state().commands,
-        [Command::AddRefreshToken("1//refresh".to_owned())]
+        [Command::AddRefreshToken {
+            token: "1//refresh".to_owned(),
+            client: "gemini-cli".to_owned(),
+            project: None
+        }]
     );
     assert!(harness.state().ui.drafts.refresh_token.is_empty());
 }
@@ -1134,4 +1464,15 @@ fn token_stats_shows_the_totals_of_a_seeded_database() {
         group_tokens(&harness, "gemini-2.5-pro").as_deref(),
         Some("2,600")
     );
+}
+
+fn type_secret(harness: &mut Harness<'static, Window>, field: &str, text: &str) {
+    harness
+        .get_by_role_and_label(Role::PasswordInput, field)
+        .click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::PasswordInput, field)
+        .type_text(text);
+    harness.run();
 }

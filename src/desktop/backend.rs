@@ -31,7 +31,10 @@ pub struct Backend {
     google: GoogleClient,
     socket: PathBuf,
     login: tokio::sync::Mutex<Option<LoginFlow>>,
-    login_url: Mutex<Option<String>>,
+    /// What the window shows of the sign-in in progress.
+    login_view: Mutex<Option<LoginView>>,
+    /// The Cloud project the sign-in in progress is for.
+    login_project: Mutex<Option<String>>,
     notice: Mutex<Option<(bool, String)>>,
     snapshots: watch::Sender<Snapshot>,
     focus_seen: Mutex<Option<u64>>,
@@ -59,7 +62,8 @@ impl Backend {
             store,
             google,
             login: tokio::sync::Mutex::new(None),
-            login_url: Mutex::new(None),
+            login_view: Mutex::new(None),
+            login_project: Mutex::new(None),
             notice: Mutex::new(None),
             snapshots,
             focus_seen: Mutex::new(None),
@@ -150,7 +154,12 @@ impl Backend {
                     tier: record.tier.clone(),
                     status: record.status,
                     status_line: accounts::describe_status(record, &limits, now),
+                    reason: record.status_reason.clone(),
                     link: record.status_link.clone(),
+                    oauth_client: record.oauth_client.clone(),
+                    project: record.project_id.clone(),
+                    windows: record.windows.clone(),
+                    models_offered: record.catalog.as_ref().map(|c| c.models.len()),
                     quotas: quotas
                         .iter()
                         .filter(|(id, _)| *id == record.id)
@@ -232,7 +241,7 @@ impl Backend {
                 config_file: self.paths.config_file.clone(),
                 data_file: self.paths.db_file.clone(),
             },
-            login: self.login_url.lock().clone().map(|url| LoginView { url }),
+            login: self.login_view.lock().clone(),
             launch_at_login: super::autostart::Autostart::for_current_exe()
                 .and_then(|a| a.is_enabled())
                 .unwrap_or(config.desktop.launch_at_login),
@@ -306,16 +315,28 @@ impl Backend {
                 self.set_config("gateway.api_key", &crate::config::generate_api_key());
                 self.say(false, "a new API key was made: update your clients");
             }
-            Command::StartLogin => {
+            Command::StartLogin { client, project } => {
                 let config = match self.config() {
                     Ok(config) => config,
                     Err(error) => return self.say(true, error),
                 };
-                match accounts::login::start(&config, None).await {
+                match accounts::login::start(&config, Some(&client)).await {
                     Ok(flow) => {
-                        *self.login_url.lock() = Some(flow.url.clone());
+                        *self.login_view.lock() = Some(LoginView {
+                            url: flow.url.clone(),
+                            accepts_paste: flow.accepts_paste(),
+                            port: flow.port(),
+                        });
+                        *self.login_project.lock() = project;
+                        self.say(
+                            false,
+                            if flow.accepts_paste() {
+                                "sign in in the browser, or paste the code below"
+                            } else {
+                                "sign in in a browser that reaches this computer's sign-in port"
+                            },
+                        );
                         *self.login.lock().await = Some(flow);
-                        self.say(false, "sign in in the browser, or paste the code below");
                         tokio::spawn(self.clone().wait_for_browser(ctx));
                     }
                     Err(error) => self.say(true, error.to_string()),
@@ -336,10 +357,15 @@ impl Backend {
             }
             Command::CancelLogin => {
                 *self.login.lock().await = None;
-                *self.login_url.lock() = None;
+                *self.login_view.lock() = None;
+                *self.login_project.lock() = None;
                 self.say(false, "sign-in cancelled");
             }
-            Command::AddRefreshToken(token) => {
+            Command::AddRefreshToken {
+                token,
+                client,
+                project,
+            } => {
                 let config = match self.config() {
                     Ok(config) => config,
                     Err(error) => return self.say(true, error),
@@ -351,8 +377,8 @@ impl Backend {
                         &config,
                         &self.store,
                         Secret::new(token),
-                        None,
-                        None,
+                        Some(&client),
+                        project.as_deref(),
                     )
                     .await,
                 )
@@ -439,24 +465,31 @@ impl Backend {
         match code {
             Ok(code) => self.finish_login(flow, code).await,
             Err(error) => {
-                if self.login_url.lock().is_some() {
+                if self.login_view.lock().is_some() {
                     self.say(true, error.to_string());
                 }
-                *self.login_url.lock() = None;
+                *self.login_view.lock() = None;
             }
         }
         self.publish(&ctx).await;
     }
 
     async fn finish_login(&self, flow: LoginFlow, code: String) {
-        *self.login_url.lock() = None;
+        *self.login_view.lock() = None;
+        let project = self.login_project.lock().take();
         let config = match self.config() {
             Ok(config) => config,
             Err(error) => return self.say(true, error),
         };
         self.say_added(
-            flow.finish(&self.google, &config, &self.store, &code, None)
-                .await,
+            flow.finish(
+                &self.google,
+                &config,
+                &self.store,
+                &code,
+                project.as_deref(),
+            )
+            .await,
         )
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::store::AccountStatus;
+pub use crate::store::QuotaWindow;
 
 /// Everything one frame needs, cheap to clone (the window keeps the latest).
 #[derive(Debug, Clone, Default)]
@@ -58,10 +59,60 @@ pub struct AccountView {
     pub status: AccountStatus,
     /// The one-line status (`cooling down (model, until T, why)`, …).
     pub status_line: String,
-    /// Where to fix a "needs verification" status.
+    /// Google's words for a "client retired" or "suspended by Google"
+    /// status (and, for a retired client, the user's options).
+    pub reason: Option<String>,
+    /// Where to fix a "needs verification" status, or the appeal form of a
+    /// suspended account.
     pub link: Option<String>,
+    /// The OAuth client profile it signed in with (`antigravity`, `gemini-cli`, …).
+    pub oauth_client: String,
+    /// The Cloud project it runs in, when it has one.
+    pub project: Option<String>,
+    /// Per-model quotas, for accounts without quota windows.
     pub quotas: Vec<QuotaView>,
+    /// A 5-hour and a weekly window per model group, when Google reports them.
+    pub windows: Vec<QuotaWindow>,
+    /// How many models Google offers it, when it said.
+    pub models_offered: Option<usize>,
     pub last_used_at: Option<i64>,
+}
+
+/// The window that binds first: the one with the least left (the earlier
+/// reset breaks a tie). Windows whose share is unknown are not counted.
+pub fn binding_window(windows: &[QuotaWindow]) -> Option<&QuotaWindow> {
+    windows
+        .iter()
+        .filter(|w| w.remaining_fraction.is_some())
+        .min_by(|a, b| {
+            let left = |w: &QuotaWindow| w.remaining_fraction.unwrap_or(1.0);
+            left(a).total_cmp(&left(b)).then(
+                a.reset_at
+                    .unwrap_or(i64::MAX)
+                    .cmp(&b.reset_at.unwrap_or(i64::MAX)),
+            )
+        })
+}
+
+/// `Gemini weekly`, `Claude/GPT 5h`.
+pub fn window_name(window: &QuotaWindow) -> String {
+    format!(
+        "{} {}",
+        crate::pool::group_label(&window.group),
+        window.window
+    )
+}
+
+/// `Gemini weekly 60%`, `Claude/GPT 5h ?`.
+pub fn window_share(window: &QuotaWindow) -> String {
+    match window.remaining_fraction {
+        Some(left) => format!(
+            "{} {:.0}%",
+            window_name(window),
+            left.clamp(0.0, 1.0) * 100.0
+        ),
+        None => format!("{} ?", window_name(window)),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +148,11 @@ pub struct PathsView {
 pub struct LoginView {
     /// The address to open (shown with a copy button).
     pub url: String,
+    /// Whether pasting the address the browser ended on can finish it (not
+    /// with the Antigravity client: the browser must reach `port` itself).
+    pub accepts_paste: bool,
+    /// The loopback port the browser is sent back to.
+    pub port: u16,
 }
 
 /// What the user asked for, run by the backend after the frame is drawn.
@@ -110,12 +166,22 @@ pub enum Command {
         value: String,
     },
     RegenerateApiKey,
-    /// Starts a browser sign-in; the snapshot's `login` then holds the URL.
-    StartLogin,
+    /// Starts a browser sign-in with the OAuth client profile `client`
+    /// (`antigravity`, `gemini-cli`, …), for the Cloud `project` if given;
+    /// the snapshot's `login` then holds the URL.
+    StartLogin {
+        client: String,
+        project: Option<String>,
+    },
     /// The address the browser ended on, or the code.
     SubmitLoginCode(String),
     CancelLogin,
-    AddRefreshToken(String),
+    /// Adds the account of a refresh token issued to `client`.
+    AddRefreshToken {
+        token: String,
+        client: String,
+        project: Option<String>,
+    },
     ImportFile(PathBuf),
     ExportFile(PathBuf),
     EnableAccount(i64),
@@ -140,4 +206,34 @@ pub enum Command {
 pub enum ExportFormat {
     Csv,
     JsonLines,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(group: &str, window: &str, left: Option<f64>, reset_at: i64) -> QuotaWindow {
+        QuotaWindow {
+            group: group.to_owned(),
+            window: window.to_owned(),
+            remaining_fraction: left,
+            reset_at: Some(reset_at),
+        }
+    }
+
+    #[test]
+    fn the_binding_window_has_the_least_left() {
+        let windows = [
+            window("gemini", "5h", Some(0.9), 100),
+            window("gemini", "weekly", Some(0.6), 900),
+            window("3p", "5h", None, 50),
+            window("3p", "weekly", Some(0.6), 500),
+        ];
+        let binding = binding_window(&windows).unwrap();
+        assert_eq!(window_share(binding), "Claude/GPT weekly 60%");
+        assert_eq!(window_share(&windows[1]), "Gemini weekly 60%");
+        assert_eq!(window_share(&windows[2]), "Claude/GPT 5h ?");
+        assert!(binding_window(&windows[2..3]).is_none());
+        assert!(binding_window(&[]).is_none());
+    }
 }

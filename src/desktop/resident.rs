@@ -19,6 +19,7 @@ use super::icons::TrayState;
 use super::notify::{NotificationPolicy, show as show_notice};
 use super::tray::{Tray, TrayAction, TrayView};
 use crate::config::{Config, Paths};
+use crate::desktop::model::{QuotaWindow, binding_window, window_share};
 use crate::gateway::{AppState, Gateway, bind};
 use crate::pool::PoolEvent;
 use crate::store::{AccountStatus, Store, now_unix};
@@ -235,15 +236,15 @@ impl Resident {
                     },
                     other => other.label(),
                 };
-                let best = a
+                let best_model = a
                     .quotas()
                     .values()
                     .filter_map(|q| q.remaining)
                     .fold(None, |best: Option<f64>, r| {
                         Some(best.map_or(r, |b| b.max(r)))
                     });
-                match best {
-                    Some(best) => format!("{} — {state} · {:.0}%", a.email, best * 100.0),
+                match quota_share(a.status(), &a.windows(), best_model) {
+                    Some(share) => format!("{} — {state} · {share}", a.email),
                     None => format!("{} — {state}", a.email),
                 }
             })
@@ -483,5 +484,59 @@ fn handle_action(
             }
         }
         TrayAction::Quit => resident.quit.cancel(),
+    }
+}
+
+/// The share a tray line shows: the binding window of an account with quota
+/// windows (`Gemini weekly 60%`), else its best model's share (`75%`); none
+/// for an account Google no longer serves (its quota does not matter).
+fn quota_share(
+    status: AccountStatus,
+    windows: &[QuotaWindow],
+    best_model: Option<f64>,
+) -> Option<String> {
+    match status {
+        AccountStatus::ClientRetired | AccountStatus::Suspended => None,
+        _ if !windows.is_empty() => binding_window(windows).map(window_share),
+        _ => best_model.map(|best| format!("{:.0}%", best * 100.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tray_line_shows_the_binding_window_or_the_best_model() {
+        let windows = [
+            QuotaWindow {
+                group: "gemini".to_owned(),
+                window: "5h".to_owned(),
+                remaining_fraction: Some(0.9),
+                reset_at: None,
+            },
+            QuotaWindow {
+                group: "gemini".to_owned(),
+                window: "weekly".to_owned(),
+                remaining_fraction: Some(0.6),
+                reset_at: None,
+            },
+        ];
+        assert_eq!(
+            quota_share(AccountStatus::Active, &windows, Some(1.0)).as_deref(),
+            Some("Gemini weekly 60%")
+        );
+        assert_eq!(
+            quota_share(AccountStatus::Active, &[], Some(0.75)).as_deref(),
+            Some("75%")
+        );
+        assert_eq!(
+            quota_share(AccountStatus::Suspended, &windows, Some(1.0)),
+            None
+        );
+        assert_eq!(
+            quota_share(AccountStatus::ClientRetired, &[], Some(1.0)),
+            None
+        );
     }
 }

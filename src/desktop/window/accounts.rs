@@ -1,15 +1,90 @@
-//! Accounts: the table (status, quota bars with reset countdowns, last use,
-//! per-account actions), the three ways to add an account, and export.
+//! Accounts: the table (client, status, quota bars with reset countdowns,
+//! last use, per-account actions), the three ways to add an account (with
+//! the choice of OAuth client), and export.
 
 use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use super::dashboard::is_ready;
 use super::widgets::{
     ago_text, copy_button, duration_text, labelled_secret_field, labelled_text_field, quota_color,
 };
-use super::{Confirmation, WindowUi};
-use crate::desktop::model::{AccountView, Command, LoginView, QuotaView, Snapshot};
+use super::{Confirmation, Drafts, WindowUi};
+use crate::config::{ANTIGRAVITY_CLIENT, Config, DEFAULT_OAUTH_CLIENT, GoogleConfig};
+use crate::desktop::model::{
+    AccountView, Command, LoginView, QuotaView, QuotaWindow, Snapshot, window_name,
+};
 use crate::store::AccountStatus;
+
+/// Which Google client a new account signs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ClientChoice {
+    /// A Google Cloud project with Code Assist Standard/Enterprise (the
+    /// `gemini-cli` client): within Google's terms.
+    #[default]
+    CodeAssist,
+    /// A personal Google account through the Antigravity client: only with
+    /// the user's consent (Google suspends some accounts used this way).
+    Antigravity,
+}
+
+impl ClientChoice {
+    /// The OAuth client profile it stands for.
+    pub fn profile_name(self) -> &'static str {
+        match self {
+            ClientChoice::CodeAssist => DEFAULT_OAUTH_CLIENT,
+            ClientChoice::Antigravity => ANTIGRAVITY_CLIENT,
+        }
+    }
+
+    /// What the user picks from.
+    pub fn label(self) -> &'static str {
+        match self {
+            ClientChoice::CodeAssist => "Google Cloud project (Code Assist Standard/Enterprise)",
+            ClientChoice::Antigravity => "Google account (Antigravity)",
+        }
+    }
+}
+
+/// `Antigravity`, `Code Assist`, or the name of a profile of the user's own.
+pub fn client_label(google: &GoogleConfig, name: &str) -> String {
+    if google
+        .oauth_profile(name)
+        .is_some_and(|profile| profile.is_antigravity())
+    {
+        "Antigravity".to_owned()
+    } else if name == DEFAULT_OAUTH_CLIENT {
+        "Code Assist".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Sends `command`, which uses the client profile `client`, or, when that
+/// client needs a consent not given yet, asks for it first.
+fn push_with_consent(
+    config: &Config,
+    drafts: &mut Drafts,
+    commands: &mut Vec<Command>,
+    client: &str,
+    command: Command,
+) {
+    let needs_consent = config
+        .google
+        .oauth_profile(client)
+        .is_some_and(|profile| !config.google.profile_allowed(profile));
+    if needs_consent {
+        drafts.confirmation = Some(Confirmation::AntigravityRisk { then: command });
+    } else {
+        commands.push(command);
+    }
+}
+
+/// The command that forwards a sign-in port from the user's own machine.
+pub fn ssh_forward_line(port: u16) -> String {
+    format!("ssh -L {port}:127.0.0.1:{port} you@this-computer")
+}
 
 pub fn accounts_ui(
     ui: &mut egui::Ui,
@@ -59,35 +134,50 @@ fn accounts_table_ui(
     commands: &mut Vec<Command>,
 ) {
     egui::Grid::new("accounts")
-        .num_columns(4)
+        .num_columns(3)
         .striped(true)
         .spacing([16.0, 8.0])
         .show(ui, |ui| {
-            for title in ["Account", "Quota", "Last used", ""] {
+            for title in ["Account", "Quota", ""] {
                 ui.strong(title);
             }
             ui.end_row();
             for account in &snapshot.accounts {
-                account_row_ui(ui, account, snapshot.now, state, commands);
+                account_row_ui(ui, snapshot, account, state, commands);
                 ui.end_row();
             }
         });
 }
 
+/// Whether Google no longer serves the account, so its quota does not matter.
+fn is_out_of_service(account: &AccountView) -> bool {
+    matches!(
+        account.status,
+        AccountStatus::ClientRetired | AccountStatus::Suspended
+    )
+}
+
 fn account_row_ui(
     ui: &mut egui::Ui,
+    snapshot: &Snapshot,
     account: &AccountView,
-    now: i64,
     state: &mut WindowUi,
     commands: &mut Vec<Command>,
 ) {
+    let now = snapshot.now;
     let email = &account.email;
     ui.vertical(|ui| {
-        ui.set_max_width(250.0);
+        ui.set_max_width(220.0);
         ui.label(email);
-        if let Some(tier) = &account.tier {
-            ui.weak(tier);
-        }
+        ui.horizontal_wrapped(|ui| {
+            ui.weak(client_label(&snapshot.config.google, &account.oauth_client));
+            if let Some(tier) = &account.tier {
+                ui.weak(tier);
+            }
+            if let Some(models) = account.models_offered {
+                ui.weak(format!("{models} models"));
+            }
+        });
         let status_color = if is_ready(account) {
             ui.visuals().text_color()
         } else if account.status == AccountStatus::Active {
@@ -95,10 +185,19 @@ fn account_row_ui(
         } else {
             ui.visuals().error_fg_color
         };
-        ui.add(
-            egui::Label::new(egui::RichText::new(&account.status_line).color(status_color)).wrap(),
-        );
-        if let Some(link) = &account.link
+        // Google's message and the appeal link have room in the quota column.
+        let status = if is_out_of_service(account) {
+            account.status.label()
+        } else {
+            &account.status_line
+        };
+        ui.add(egui::Label::new(egui::RichText::new(status).color(status_color)).wrap());
+        ui.horizontal(|ui| {
+            ui.weak("last used");
+            ui.weak(ago_text(account.last_used_at, now));
+        });
+        if account.status == AccountStatus::Forbidden
+            && let Some(link) = &account.link
             && ui
                 .button("Open verification page")
                 .accessible_name(format!("Open verification page for {email}"))
@@ -108,23 +207,21 @@ fn account_row_ui(
         }
     });
 
+    let bar_width = quota_bar_width(ui);
     ui.vertical(|ui| {
-        if account.quotas.is_empty() {
-            ui.weak("not read yet");
-        }
-        for quota in &account.quotas {
-            let remaining = quota.remaining.unwrap_or(0.0).clamp(0.0, 1.0);
-            let mut bar = egui::ProgressBar::new(remaining as f32)
-                .desired_width(280.0)
-                .text(quota_text(quota, now));
-            if quota.remaining.is_some() {
-                bar = bar.fill(quota_color(ui, remaining));
+        if is_out_of_service(account) {
+            out_of_service_ui(ui, account, bar_width, commands);
+        } else if !account.windows.is_empty() {
+            windows_ui(ui, &account.windows, now, bar_width);
+        } else {
+            if account.quotas.is_empty() {
+                ui.weak("not read yet");
             }
-            ui.add(bar);
+            for quota in &account.quotas {
+                quota_bar(ui, quota.remaining, quota_text(quota, now), bar_width);
+            }
         }
     });
-
-    ui.label(ago_text(account.last_used_at, now));
 
     ui.vertical(|ui| {
         if account.status == AccountStatus::Disabled {
@@ -148,7 +245,16 @@ fn account_row_ui(
                 .accessible_name(format!("Sign in again as {email}"))
                 .clicked()
         {
-            commands.push(Command::StartLogin);
+            push_with_consent(
+                &snapshot.config,
+                &mut state.drafts,
+                commands,
+                &account.oauth_client,
+                Command::StartLogin {
+                    client: account.oauth_client.clone(),
+                    project: account.project.clone(),
+                },
+            );
         }
         if ui
             .button("Refresh quota")
@@ -168,6 +274,107 @@ fn account_row_ui(
             });
         }
     });
+}
+
+/// As wide as the window lets the quota column be: the table stays within
+/// an 800-pixel window, whose bars still hold `Claude/GPT weekly 90% ·
+/// resets in 5d 23h`.
+fn quota_bar_width(ui: &egui::Ui) -> f32 {
+    (ui.ctx().content_rect().width() - 530.0).clamp(260.0, 320.0)
+}
+
+fn quota_bar(ui: &mut egui::Ui, remaining: Option<f64>, text: String, width: f32) {
+    let share = remaining.unwrap_or(0.0).clamp(0.0, 1.0);
+    let mut bar = egui::ProgressBar::new(share as f32)
+        .desired_width(width)
+        .text(text);
+    if remaining.is_some() {
+        bar = bar.fill(quota_color(ui, share));
+    }
+    ui.add(bar);
+}
+
+/// Two bars per group (5 h and weekly), a group after the other.
+fn windows_ui(ui: &mut egui::Ui, windows: &[QuotaWindow], now: i64, width: f32) {
+    let mut groups: Vec<&str> = Vec::new();
+    for window in windows {
+        if !groups.contains(&window.group.as_str()) {
+            groups.push(&window.group);
+        }
+    }
+    for (index, group) in groups.into_iter().enumerate() {
+        if index > 0 {
+            ui.add_space(2.0);
+        }
+        let mut group_windows: Vec<&QuotaWindow> =
+            windows.iter().filter(|w| w.group == group).collect();
+        // The 5-hour window first, then the weekly one.
+        group_windows.sort_by_key(|w| w.window != "5h");
+        for window in group_windows {
+            quota_bar(
+                ui,
+                window.remaining_fraction,
+                window_text(window, now),
+                width,
+            );
+        }
+    }
+}
+
+/// Google's message (a retired client's options, a suspension's reason)
+/// and the appeal link, instead of quota bars.
+fn out_of_service_ui(
+    ui: &mut egui::Ui,
+    account: &AccountView,
+    width: f32,
+    commands: &mut Vec<Command>,
+) {
+    ui.set_max_width(width);
+    if let Some(reason) = &account.reason {
+        ui.add(egui::Label::new(reason).wrap());
+    }
+    if account.status == AccountStatus::Suspended {
+        match &account.link {
+            Some(link) => {
+                let link_color = ui.visuals().hyperlink_color;
+                ui.add(
+                    egui::Label::new(egui::RichText::new(link).small().color(link_color)).wrap(),
+                );
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Open appeal page")
+                        .accessible_name(format!("Open appeal page for {}", account.email))
+                        .clicked()
+                    {
+                        commands.push(Command::OpenUrl(link.clone()));
+                    }
+                    copy_button(ui, &format!("appeal link for {}", account.email), link);
+                });
+            }
+            None => {
+                ui.weak("Appeal through the form Google links in the Antigravity app.");
+            }
+        }
+    }
+}
+
+/// `Gemini 5h 80% · resets in 3h 12m`.
+pub fn window_text(window: &QuotaWindow, now: i64) -> String {
+    let amount = match window.remaining_fraction {
+        Some(remaining) => format!("{}%", (remaining.clamp(0.0, 1.0) * 100.0).round()),
+        None => "unknown".to_owned(),
+    };
+    let name = window_name(window);
+    match window.reset_at {
+        Some(resets_at) if resets_at > now => {
+            format!(
+                "{name} {amount} · resets in {}",
+                duration_text(resets_at - now)
+            )
+        }
+        Some(_) => format!("{name} {amount} · reset due"),
+        None => format!("{name} {amount}"),
+    }
 }
 
 /// `gemini-2.5-pro 75% · resets in 2h 05m`.
@@ -195,11 +402,53 @@ fn add_account_ui(
 ) {
     let drafts = &mut state.drafts;
 
+    ui.strong("Sign in with");
+    for choice in [ClientChoice::Antigravity, ClientChoice::CodeAssist] {
+        ui.radio_value(&mut drafts.client, choice, choice.label());
+    }
+    match drafts.client {
+        ClientChoice::CodeAssist => {
+            ui.horizontal(|ui| {
+                labelled_text_field(ui, "Cloud project id", &mut drafts.project, 220.0);
+            });
+            ui.weak("The project with Gemini Code Assist Standard or Enterprise.");
+        }
+        ClientChoice::Antigravity => {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(
+                        "Google may suspend accounts whose Antigravity credentials \
+                         other programs use.",
+                    )
+                    .color(ui.visuals().warn_fg_color),
+                )
+                .wrap(),
+            );
+        }
+    }
+    let client = drafts.client.profile_name().to_owned();
+    let project = match drafts.client {
+        ClientChoice::CodeAssist => {
+            Some(drafts.project.trim().to_owned()).filter(|p| !p.is_empty())
+        }
+        ClientChoice::Antigravity => None,
+    };
+
+    ui.add_space(8.0);
     ui.strong("Browser sign-in");
     match &snapshot.login {
         None => {
             if ui.button("Sign in with Google").clicked() {
-                commands.push(Command::StartLogin);
+                push_with_consent(
+                    &snapshot.config,
+                    drafts,
+                    commands,
+                    &client,
+                    Command::StartLogin {
+                        client: client.clone(),
+                        project: project.clone(),
+                    },
+                );
             }
         }
         Some(login) => login_in_progress_ui(ui, login, &mut drafts.login_code, commands),
@@ -208,13 +457,23 @@ fn add_account_ui(
     ui.add_space(8.0);
     ui.strong("Paste a refresh token");
     ui.horizontal(|ui| {
-        labelled_secret_field(ui, "Refresh token", &mut drafts.refresh_token, 320.0);
-        let token = drafts.refresh_token.trim();
+        labelled_secret_field(ui, "Refresh token", &mut drafts.refresh_token, 300.0);
+        let token = drafts.refresh_token.trim().to_owned();
         if ui
             .add_enabled(!token.is_empty(), egui::Button::new("Add"))
             .clicked()
         {
-            commands.push(Command::AddRefreshToken(token.to_owned()));
+            push_with_consent(
+                &snapshot.config,
+                drafts,
+                commands,
+                &client,
+                Command::AddRefreshToken {
+                    token,
+                    client: client.clone(),
+                    project: project.clone(),
+                },
+            );
             drafts.refresh_token.clear();
         }
     });
@@ -222,7 +481,7 @@ fn add_account_ui(
     ui.add_space(8.0);
     ui.strong("Import a file");
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "File to import", &mut drafts.import_path, 320.0);
+        labelled_text_field(ui, "File to import", &mut drafts.import_path, 300.0);
         let path = drafts.import_path.trim();
         if ui
             .add_enabled(!path.is_empty(), egui::Button::new("Import"))
@@ -248,12 +507,32 @@ fn login_in_progress_ui(
             commands.push(Command::OpenUrl(login.url.clone()));
         }
     });
+    if !login.accepts_paste {
+        ui.add(
+            egui::Label::new(format!(
+                "The browser must reach port {} on this computer: Google's page waits \
+                 for it, so pasting the address does not work here. From another \
+                 machine, forward the port first:",
+                login.port
+            ))
+            .wrap(),
+        );
+        let ssh = ssh_forward_line(login.port);
+        ui.horizontal(|ui| {
+            ui.monospace(&ssh);
+            copy_button(ui, "ssh command", &ssh);
+        });
+        if ui.button("Cancel").clicked() {
+            commands.push(Command::CancelLogin);
+        }
+        return;
+    }
     ui.label(
         "If the browser ends on a page that does not load, paste that page's address \
          (or the code it shows) here:",
     );
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "Code or address", login_code, 320.0);
+        labelled_text_field(ui, "Code or address", login_code, 300.0);
         let code = login_code.trim();
         if ui
             .add_enabled(!code.is_empty(), egui::Button::new("Submit"))
@@ -291,5 +570,42 @@ mod tests {
             ..quota
         };
         assert_eq!(quota_text(&unknown, 0), "gemini-2.5-pro unknown");
+    }
+
+    #[test]
+    fn window_text_names_the_group_and_counts_down() {
+        let window = QuotaWindow {
+            group: "3p".to_owned(),
+            window: "weekly".to_owned(),
+            remaining_fraction: Some(0.6),
+            reset_at: Some(10_000 + 3 * 3600 + 12 * 60),
+        };
+        assert_eq!(
+            window_text(&window, 10_000),
+            "Claude/GPT weekly 60% · resets in 3h 12m"
+        );
+        assert_eq!(
+            window_text(&window, 90_000),
+            "Claude/GPT weekly 60% · reset due"
+        );
+        let unknown = QuotaWindow {
+            group: "gemini".to_owned(),
+            window: "5h".to_owned(),
+            remaining_fraction: None,
+            reset_at: None,
+        };
+        assert_eq!(window_text(&unknown, 0), "Gemini 5h unknown");
+    }
+
+    #[test]
+    fn clients_have_short_names() {
+        let google = GoogleConfig::default();
+        assert_eq!(client_label(&google, "antigravity"), "Antigravity");
+        assert_eq!(client_label(&google, "gemini-cli"), "Code Assist");
+        assert_eq!(client_label(&google, "my-own"), "my-own");
+        assert_eq!(
+            ssh_forward_line(8123),
+            "ssh -L 8123:127.0.0.1:8123 you@this-computer"
+        );
     }
 }

@@ -3,11 +3,16 @@
 
 use super::WindowUi;
 use super::widgets::{copy_button, thousands};
-use crate::desktop::model::{AccountView, Command, QuotaView, Snapshot};
-use crate::store::AccountStatus;
+use crate::desktop::model::{AccountView, Command, Snapshot, binding_window, window_name};
+use crate::store::{AccountStatus, model_group};
 
-/// Model families shown under "Best account": (title, text in the model name).
-const MODEL_FAMILIES: [(&str, &str); 2] = [("Gemini Pro", "pro"), ("Gemini Flash", "flash")];
+/// Model families shown under "Best account": (title, text in the model
+/// name, the quota group its models count against).
+const MODEL_FAMILIES: [(&str, &str, &str); 3] = [
+    ("Gemini Pro", "pro", "gemini"),
+    ("Gemini Flash", "flash", "gemini"),
+    ("Claude/GPT", "", "3p"),
+];
 
 pub fn dashboard_ui(
     ui: &mut egui::Ui,
@@ -49,14 +54,14 @@ pub fn dashboard_ui(
         .num_columns(2)
         .spacing([24.0, 4.0])
         .show(ui, |ui| {
-            for (title, family) in MODEL_FAMILIES {
+            for (title, family, group) in MODEL_FAMILIES {
                 ui.label(title);
-                match best_account(&snapshot.accounts, family) {
-                    Some((account, quota)) => ui.label(format!(
+                match best_account(&snapshot.accounts, family, group) {
+                    Some(best) => ui.label(format!(
                         "{} · {} {}% left",
-                        account.email,
-                        quota.model,
-                        percent(quota.remaining.unwrap_or(0.0))
+                        best.account.email,
+                        best.quota,
+                        percent(best.remaining)
                     )),
                     None => ui.weak("no active account with quota left"),
                 };
@@ -95,9 +100,16 @@ fn pool_ui(ui: &mut egui::Ui, accounts: &[AccountView]) {
     let ready = accounts.iter().filter(|a| is_ready(a)).count();
     ui.label(format!("{ready}/{} accounts ready", accounts.len()));
     for account in accounts.iter().filter(|a| !is_ready(a)) {
+        // Google's message and the appeal link are on the Accounts page.
+        let status = match account.status {
+            AccountStatus::ClientRetired | AccountStatus::Suspended => {
+                format!("{} (see Accounts)", account.status.label())
+            }
+            _ => account.status_line.clone(),
+        };
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("{}: {}", account.email, account.status_line),
+            format!("{}: {status}", account.email),
         );
     }
 }
@@ -107,28 +119,64 @@ pub fn is_ready(account: &AccountView) -> bool {
     account.status == AccountStatus::Active && account.status_line == "active"
 }
 
+/// An account and the quota that decides how much it has left for a family.
+#[derive(Debug)]
+pub struct BestAccount<'a> {
+    pub account: &'a AccountView,
+    /// The model (`gemini-2.5-pro`) or the binding window (`Gemini weekly`).
+    pub quota: String,
+    pub remaining: f64,
+}
+
 /// The active account with the most quota left for a model whose name
-/// contains `family` (`"pro"`, `"flash"`), with that quota.
+/// contains `family` (`"pro"`, `"flash"`) in quota group `group`. An account
+/// with quota windows counts with the group's binding window, the others
+/// with their per-model quotas.
 pub fn best_account<'a>(
     accounts: &'a [AccountView],
     family: &str,
-) -> Option<(&'a AccountView, &'a QuotaView)> {
+    group: &str,
+) -> Option<BestAccount<'a>> {
     accounts
         .iter()
         .filter(|account| account.status == AccountStatus::Active)
         .flat_map(|account| {
-            account
-                .quotas
-                .iter()
-                .filter(|quota| quota.model.contains(family))
-                .filter(|quota| quota.remaining.is_some_and(|r| r > 0.0))
-                .map(move |quota| (account, quota))
+            let candidates: Vec<BestAccount<'a>> = if account.windows.is_empty() {
+                account
+                    .quotas
+                    .iter()
+                    .filter(|quota| quota.model.contains(family))
+                    .filter(|quota| model_group(&quota.model) == group)
+                    .filter_map(|quota| {
+                        Some(BestAccount {
+                            account,
+                            quota: quota.model.clone(),
+                            remaining: quota.remaining?,
+                        })
+                    })
+                    .collect()
+            } else {
+                let windows: Vec<_> = account
+                    .windows
+                    .iter()
+                    .filter(|w| w.group == group)
+                    .cloned()
+                    .collect();
+                binding_window(&windows)
+                    .and_then(|window| {
+                        Some(BestAccount {
+                            account,
+                            quota: window_name(window),
+                            remaining: window.remaining_fraction?,
+                        })
+                    })
+                    .into_iter()
+                    .collect()
+            };
+            candidates
         })
-        .max_by(|(_, a), (_, b)| {
-            a.remaining
-                .unwrap_or(0.0)
-                .total_cmp(&b.remaining.unwrap_or(0.0))
-        })
+        .filter(|best| best.remaining > 0.0)
+        .max_by(|a, b| a.remaining.total_cmp(&b.remaining))
 }
 
 fn percent(remaining: f64) -> i64 {
@@ -138,6 +186,7 @@ fn percent(remaining: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desktop::model::QuotaView;
 
     fn account(email: &str, status: AccountStatus, quotas: &[(&str, f64)]) -> AccountView {
         AccountView {
@@ -146,7 +195,12 @@ mod tests {
             tier: None,
             status,
             status_line: status.label().to_owned(),
+            reason: None,
             link: None,
+            oauth_client: "gemini-cli".to_owned(),
+            project: None,
+            windows: Vec::new(),
+            models_offered: None,
             quotas: quotas
                 .iter()
                 .map(|(model, remaining)| QuotaView {
@@ -170,10 +224,50 @@ mod tests {
             account("b@x", AccountStatus::Active, &[("gemini-2.5-pro", 0.7)]),
             account("c@x", AccountStatus::Disabled, &[("gemini-2.5-pro", 1.0)]),
         ];
-        let (best, quota) = best_account(&accounts, "pro").unwrap();
-        assert_eq!((best.email.as_str(), quota.remaining), ("b@x", Some(0.7)));
-        assert_eq!(best_account(&accounts, "flash").unwrap().0.email, "a@x");
-        assert!(best_account(&accounts, "ultra").is_none());
+        let best = best_account(&accounts, "pro", "gemini").unwrap();
+        assert_eq!((best.account.email.as_str(), best.remaining), ("b@x", 0.7));
+        assert_eq!(best.quota, "gemini-2.5-pro");
+        assert_eq!(
+            best_account(&accounts, "flash", "gemini")
+                .unwrap()
+                .account
+                .email,
+            "a@x"
+        );
+        assert!(best_account(&accounts, "ultra", "gemini").is_none());
+        assert!(best_account(&accounts, "", "3p").is_none());
+    }
+
+    #[test]
+    fn an_account_with_windows_counts_with_its_binding_window() {
+        let window = |group: &str, window: &str, left: f64| crate::store::QuotaWindow {
+            group: group.to_owned(),
+            window: window.to_owned(),
+            remaining_fraction: Some(left),
+            reset_at: None,
+        };
+        let mut windowed = account("w@x", AccountStatus::Active, &[("gemini-3-pro", 1.0)]);
+        windowed.windows = vec![
+            window("gemini", "5h", 0.9),
+            window("gemini", "weekly", 0.6),
+            window("3p", "5h", 0.3),
+            window("3p", "weekly", 0.8),
+        ];
+        let accounts = [
+            windowed,
+            account("b@x", AccountStatus::Active, &[("gemini-2.5-pro", 0.5)]),
+        ];
+        let best = best_account(&accounts, "pro", "gemini").unwrap();
+        assert_eq!(
+            (
+                best.account.email.as_str(),
+                best.quota.as_str(),
+                best.remaining
+            ),
+            ("w@x", "Gemini weekly", 0.6)
+        );
+        let best = best_account(&accounts, "", "3p").unwrap();
+        assert_eq!(best.quota, "Claude/GPT 5h");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::Theme;
 use crate::desktop::model::{Command, RequestView, Snapshot};
 
+pub use accounts::ClientChoice;
 pub use monitor::StatusClass;
 pub use token_stats::{StatsGrouping, StatsRange};
 
@@ -88,6 +89,10 @@ pub struct Drafts {
     /// A destructive action waiting for "yes".
     pub confirmation: Option<Confirmation>,
     pub login_code: String,
+    /// The client a new account signs in with, and the Cloud project for
+    /// Code Assist.
+    pub client: ClientChoice,
+    pub project: String,
     pub refresh_token: String,
     pub import_path: String,
     pub export_path: String,
@@ -101,12 +106,30 @@ pub struct Drafts {
     pub monitor_export_path: String,
 }
 
-/// A destructive action the user must confirm in a dialog.
+/// A destructive or risky action the user must confirm in a dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmation {
-    RemoveAccount { id: i64, email: String },
+    RemoveAccount {
+        id: i64,
+        email: String,
+    },
     RegenerateApiKey,
+    /// Using the Antigravity client before its risk was accepted: confirming
+    /// accepts it (`google.antigravity_risk_accepted`), then runs `then`.
+    AntigravityRisk {
+        then: Command,
+    },
 }
+
+/// What the Antigravity confirmation says.
+pub const ANTIGRAVITY_RISK_TEXT: &str = "Use the Antigravity client?\n\n\
+     Google may suspend accounts whose Antigravity credentials a third-party \
+     program such as Switchyard uses. A suspended account answers every request \
+     with \"This service has been disabled in this account for violation of Terms \
+     of Service\". An appeal may or may not restore it.\n\n\
+     Within Google's terms instead: a Google Cloud project with Code Assist \
+     Standard/Enterprise, or an AI Studio or Vertex AI API key.\n\n\
+     Accepting sets google.antigravity_risk_accepted = true.";
 
 /// Draws the whole window for one frame: navigation, the selected page, the
 /// status line and any confirmation dialog. Commands are pushed to `commands`
@@ -165,25 +188,36 @@ fn confirmation_ui(ctx: &egui::Context, state: &mut WindowUi, commands: &mut Vec
     let Some(confirmation) = &state.drafts.confirmation else {
         return;
     };
-    let (question, action, command) = match confirmation {
+    let (question, action, confirmed_commands) = match confirmation {
         Confirmation::RemoveAccount { id, email } => (
             format!(
                 "Remove {email}? Its tokens are deleted from this computer; \
                  add it again to use it."
             ),
             "Remove",
-            Command::RemoveAccount(*id),
+            vec![Command::RemoveAccount(*id)],
         ),
         Confirmation::RegenerateApiKey => (
             "Regenerate the API key? Clients using the current key are refused \
              until they get the new one."
                 .to_owned(),
             "Regenerate",
-            Command::RegenerateApiKey,
+            vec![Command::RegenerateApiKey],
+        ),
+        Confirmation::AntigravityRisk { then } => (
+            ANTIGRAVITY_RISK_TEXT.to_owned(),
+            "Accept the risk",
+            vec![
+                Command::SetConfig {
+                    key: "google.antigravity_risk_accepted".to_owned(),
+                    value: "true".to_owned(),
+                },
+                then.clone(),
+            ],
         ),
     };
     let modal = egui::Modal::new(egui::Id::unique("confirmation")).show(ctx, |ui| {
-        ui.set_max_width(380.0);
+        ui.set_max_width(420.0);
         ui.label(question);
         ui.add_space(8.0);
         ui.horizontal(|ui| {
@@ -195,7 +229,7 @@ fn confirmation_ui(ctx: &egui::Context, state: &mut WindowUi, commands: &mut Vec
     });
     let (confirmed, cancelled) = modal.inner;
     if confirmed {
-        commands.push(command);
+        commands.extend(confirmed_commands);
     }
     if confirmed || cancelled || modal.should_close() {
         state.drafts.confirmation = None;
