@@ -114,7 +114,7 @@ pub fn accounts_ui(
     ui.add_space(12.0);
     ui.separator();
     ui.heading("Export");
-    ui.label("Writes every account as [{\"email\", \"refresh_token\"}] (mode 0600: it holds refresh tokens).");
+    ui.label("Writes every account as [{\"email\", \"refresh_token\", \"client\"}] (mode 0600: it holds refresh tokens).");
     ui.horizontal(|ui| {
         labelled_text_field(ui, "Export to", &mut state.drafts.export_path, 320.0);
         let path = state.drafts.export_path.trim();
@@ -490,7 +490,7 @@ fn add_account_ui(
             commands.push(Command::ImportFile(PathBuf::from(path)));
         }
     });
-    ui.weak("A JSON list of {\"email\", \"refresh_token\"}; each entry is checked and reported.");
+    ui.weak("A JSON list of {\"email\", \"refresh_token\", \"client\"}; each entry is checked and reported.");
 }
 
 fn login_in_progress_ui(
