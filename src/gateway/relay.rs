@@ -571,9 +571,11 @@ async fn attempt(
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match call_upstream(state, config, model, account, &token, profile, call, left).await {
             Err(error) if error.status() == Some(401) && !retried_after_401 => {
-                // The token may have been revoked early: one new token, one more try.
+                // The token may have been revoked early: one new token, one
+                // more try. Only this token goes: another request may have
+                // fetched a new one already.
                 retried_after_401 = true;
-                account.invalidate_token();
+                account.invalidate_token_if(&token);
             }
             other => return other,
         }

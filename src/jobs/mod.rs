@@ -12,6 +12,8 @@
 //! - retention: the log is kept within `log.retention_days` and `log.max_mb`.
 
 use std::collections::HashSet;
+
+use futures::StreamExt;
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
@@ -26,6 +28,8 @@ use crate::upstream::google::{self, TokenOutcome};
 const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 /// How often ended limits are looked for.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// Accounts whose quota is read at the same time, at most.
+const POLL_CONCURRENCY: usize = 4;
 
 /// Entries written per transaction, at most.
 const LOG_BATCH: usize = 512;
@@ -135,11 +139,21 @@ async fn poll_quotas(state: AppState, mut requests: tokio::sync::mpsc::Unbounded
             .filter(|a| a.is_usable() && only.is_none_or(|id| a.id == id))
             .cloned()
             .collect();
-        for account in accounts {
-            if let Err(error) = refresh_quota(&state, &account, &mut warned).await {
-                tracing::warn!(account = %account.email, %error, "cannot read the quota");
-            }
-        }
+        // A few accounts at a time: one that hangs (each call is bounded
+        // anyway) does not hold up the others.
+        let warned_shared = parking_lot::Mutex::new(std::mem::take(&mut warned));
+        futures::stream::iter(accounts)
+            .for_each_concurrent(POLL_CONCURRENCY, |account| {
+                let state = &state;
+                let warned = &warned_shared;
+                async move {
+                    if let Err(error) = refresh_quota(state, &account, warned).await {
+                        tracing::warn!(account = %account.email, %error, "cannot read the quota");
+                    }
+                }
+            })
+            .await;
+        warned = warned_shared.into_inner();
     }
 }
 
@@ -147,7 +161,7 @@ async fn poll_quotas(state: AppState, mut requests: tokio::sync::mpsc::Unbounded
 pub async fn refresh_quota(
     state: &AppState,
     account: &std::sync::Arc<PoolAccount>,
-    warned: &mut HashSet<(i64, String, Option<i64>)>,
+    warned: &parking_lot::Mutex<HashSet<(i64, String, Option<i64>)>>,
 ) -> Result<(), UpstreamError> {
     let config = state.config.load_full();
     let Some(project) = account.project_id.clone() else {
@@ -220,7 +234,7 @@ pub async fn refresh_quota(
             continue;
         };
         let key = (account.id, quota.model.clone(), quota.reset_at);
-        if remaining < threshold && remaining > 0.0 && warned.insert(key) {
+        if remaining < threshold && remaining > 0.0 && warned.lock().insert(key) {
             state.pool.publish(PoolEvent::QuotaLow {
                 account_id: account.id,
                 email: account.email.clone(),

@@ -94,6 +94,16 @@ pub struct Quota {
     pub resets_at: Option<i64>,
 }
 
+/// A token refresh that failed: when, and what the token endpoint said
+/// (`status` 0: no answer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshFailure {
+    pub at: std::time::Instant,
+    pub status: u16,
+    pub error: String,
+    pub description: Option<String>,
+}
+
 /// A limit that ends by itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limit {
@@ -122,6 +132,7 @@ pub struct PoolAccount {
     /// Held while refreshing, so concurrent requests wait for one refresh
     /// instead of each sending their own (a refresh storm can get a token revoked).
     pub refresh_lock: tokio::sync::Mutex<()>,
+    refresh_failure: Mutex<Option<RefreshFailure>>,
     /// When the last use was written to the store (Unix seconds): writing it
     /// on every request cost a database write per request.
     last_use_saved: std::sync::atomic::AtomicI64,
@@ -183,6 +194,7 @@ impl PoolAccount {
                     .collect(),
             ),
             refresh_lock: tokio::sync::Mutex::new(()),
+            refresh_failure: Mutex::new(None),
             last_use_saved: std::sync::atomic::AtomicI64::new(record.last_used_at.unwrap_or(0)),
         }
     }
@@ -219,6 +231,26 @@ impl PoolAccount {
     /// Forgets the cached token (after the upstream rejected it).
     pub fn invalidate_token(&self) {
         *self.token.lock() = None;
+    }
+
+    /// Forgets the cached token only if it is still `rejected`: a request
+    /// that got a late 401 must not throw away the token another request has
+    /// just fetched (concurrent 401s then refresh once, not N times).
+    pub fn invalidate_token_if(&self, rejected: &Secret) {
+        let mut token = self.token.lock();
+        if token.as_ref().is_some_and(|t| &t.value == rejected) {
+            *token = None;
+        }
+    }
+
+    /// The last failed token refresh, so requests that waited for it fail
+    /// with it instead of trying again one after another.
+    pub fn refresh_failure(&self) -> Option<RefreshFailure> {
+        self.refresh_failure.lock().clone()
+    }
+
+    pub fn set_refresh_failure(&self, failure: Option<RefreshFailure>) {
+        *self.refresh_failure.lock() = failure;
     }
 
     pub fn status(&self) -> AccountStatus {

@@ -7,7 +7,7 @@ pub mod google;
 use std::time::Duration;
 
 /// A failed upstream call, as the relay needs to judge it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
     /// The upstream answered with an error status.
     #[error("upstream answered HTTP {status}: {message}")]

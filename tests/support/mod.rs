@@ -149,6 +149,8 @@ pub struct Received {
 struct World {
     /// Hosts that answer every Code Assist call with this status.
     failing_hosts: HashMap<Host, u16>,
+    /// Refresh tokens whose refresh never answers.
+    stalled_tokens: HashSet<String>,
     accounts: HashMap<String, MockAccount>,
     /// access token → (email, expires at in Unix seconds)
     issued: HashMap<String, (String, i64)>,
@@ -318,6 +320,14 @@ impl MockGoogle {
         }
     }
 
+    /// The token endpoint stops answering refreshes of `refresh_token`.
+    pub fn stall_refresh(&self, refresh_token: &str) {
+        self.world
+            .lock()
+            .stalled_tokens
+            .insert(refresh_token.to_owned());
+    }
+
     /// Google suspends the account: every generate call gets the ToS 403.
     pub fn suspend(&self, email: &str) {
         for account in self.world.lock().accounts.values_mut() {
@@ -445,6 +455,14 @@ async fn token(
     State(mock): State<MockGoogle>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let stalled = form
+        .get("refresh_token")
+        .is_some_and(|r| mock.world.lock().stalled_tokens.contains(r));
+    if stalled {
+        // A token endpoint that never answers (a captive portal, a laptop
+        // waking up): longer than any deadline of the gateway.
+        tokio::time::sleep(Duration::from_secs(300)).await;
+    }
     let mut world = mock.world.lock();
     if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
         let code = form.get("code").cloned().unwrap_or_default();

@@ -217,7 +217,8 @@ impl GoogleClient {
         Self::on_hosts(google, profile, method, |host| {
             let request = self
                 .code_assist_post(google, method_url(&host, method), profile, access_token, "")
-                .json(body);
+                .json(body)
+                .timeout(super::CONTROL_CALL_TIMEOUT);
             self.call_json(request, method)
         })
         .await
@@ -341,7 +342,8 @@ impl GoogleClient {
                         access_token,
                         "",
                     )
-                    .json(&body);
+                    .json(&body)
+                    .timeout(super::CONTROL_CALL_TIMEOUT);
                 async move {
                     let operation = self.call_json(request, "onboardUser").await?;
                     Ok((operation, host))
@@ -370,7 +372,8 @@ impl GoogleClient {
                 .http
                 .get(url)
                 .bearer_auth(access_token.expose())
-                .header(reqwest::header::USER_AGENT, google.user_agent(profile, ""));
+                .header(reqwest::header::USER_AGENT, google.user_agent(profile, ""))
+                .timeout(super::CONTROL_CALL_TIMEOUT);
             operation = self.call_json(request, "onboarding operation").await?;
         }
         if let Some(error) = operation.error {
@@ -579,7 +582,8 @@ impl GoogleClient {
                         access_token,
                         "",
                     )
-                    .json(&body);
+                    .json(&body)
+                    .timeout(super::CONTROL_CALL_TIMEOUT);
                 match self.call_json(request, "retrieveUserQuotaSummary").await {
                     Err(error) if index + 1 < hosts.len() && error.is_host_fault() => {
                         tracing::info!(%host, %error, "quota summary: host failed, trying the next");

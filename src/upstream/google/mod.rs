@@ -28,11 +28,19 @@ pub struct GoogleClient {
     pub onboard_deadline: Duration,
 }
 
+/// The longest a call that is not a generation may take, start to end:
+/// token refresh and code exchange, userinfo, set-up, models and quota. One
+/// stalled endpoint must not hold an account (or the poll) forever.
+pub const CONTROL_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl GoogleClient {
     pub fn new() -> Result<Self, UpstreamError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
+            // A connection to a host that vanished (a laptop waking from
+            // sleep) is noticed instead of waited on forever.
+            .tcp_keepalive(Duration::from_secs(30))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| UpstreamError::from_reqwest(e, "cannot start the HTTP client"))?;

@@ -96,6 +96,7 @@ impl GoogleClient {
             .http
             .post(&google.oauth_token_url)
             .form(form)
+            .timeout(super::CONTROL_CALL_TIMEOUT)
             .send()
             .await
             .map_err(|e| UpstreamError::from_reqwest(e, "cannot reach Google's token endpoint"))?;
@@ -141,6 +142,7 @@ impl GoogleClient {
             .http
             .get(&google.userinfo_url)
             .bearer_auth(access_token.expose())
+            .timeout(super::CONTROL_CALL_TIMEOUT)
             .send()
             .await
             .map_err(|e| {
