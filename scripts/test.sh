@@ -18,6 +18,14 @@ if [ ! -f "$stamp" ]; then
 fi
 export SWITCHYARD_SDK_PYTHON="$PWD/$venv/bin/python"
 
+# A real browser for the cross-site test (tests/browser.rs).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Chromium for the browser test"
+  apt_install chromium
+fi
+SWITCHYARD_CHROMIUM="$(command -v chromium)"
+export SWITCHYARD_CHROMIUM
+
 echo "==> cargo fmt --check"
 cargo fmt --check
 echo "==> cargo clippy --all-targets -- -D warnings"

@@ -126,6 +126,9 @@ pub struct GatewayConfig {
     pub scheduling: Scheduling,
     pub request_timeout_secs: u64,
     pub max_body_mb: u64,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the gateway
+    /// from a web page; any other page is refused.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for GatewayConfig {
@@ -139,6 +142,7 @@ impl Default for GatewayConfig {
             scheduling: Scheduling::Balance,
             request_timeout_secs: 600,
             max_body_mb: 100,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -156,6 +160,7 @@ impl fmt::Debug for GatewayConfig {
             scheduling,
             request_timeout_secs,
             max_body_mb,
+            allowed_origins,
         } = self;
         f.debug_struct("GatewayConfig")
             .field("port", port)
@@ -173,6 +178,7 @@ impl fmt::Debug for GatewayConfig {
             .field("scheduling", scheduling)
             .field("request_timeout_secs", request_timeout_secs)
             .field("max_body_mb", max_body_mb)
+            .field("allowed_origins", allowed_origins)
             .finish()
     }
 }
@@ -600,6 +606,24 @@ impl Config {
                 "gateway.request_timeout_secs",
                 "must be at least 1".to_owned(),
             ));
+        }
+        for origin in &g.allowed_origins {
+            let parsed = url::Url::parse(origin).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && !origin.trim_end_matches('/').ends_with('/')
+            });
+            if parsed.is_none() {
+                return Err(invalid(
+                    "gateway.allowed_origins",
+                    format!(
+                        "`{origin}` is not an origin: write scheme://host[:port], e.g. \
+                         http://localhost:3000"
+                    ),
+                ));
+            }
         }
         if !(1..=4096).contains(&g.max_body_mb) {
             return Err(invalid(

@@ -246,3 +246,134 @@ async fn no_permissive_cors() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn web_pages_cannot_spend_the_quota_unless_their_origin_is_allowed() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_account("refresh-a", "a@example.com", true);
+    let mut config = mock.config();
+    config.gateway.allowed_origins = vec!["http://localhost:3000".to_owned()];
+    let gateway = TestGateway::start(config).await;
+    gateway
+        .add_account("refresh-a", "a@example.com", "project-a")
+        .await;
+    let url = gateway.url("/v1/chat/completions");
+    let body = serde_json::to_string(&chat_body("gemini-2.5-flash", "x", false)).unwrap();
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = gateway.client.post(&url).body(body.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    // What a page on another site can send without a preflight.
+    for (headers, status) in [
+        (
+            vec![
+                ("origin", "https://evil.example"),
+                ("content-type", "text/plain"),
+            ],
+            403,
+        ),
+        (
+            vec![
+                ("origin", "https://evil.example"),
+                ("content-type", "application/json"),
+            ],
+            403,
+        ),
+        (
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("content-type", "application/json"),
+            ],
+            403,
+        ),
+        (
+            vec![("origin", "null"), ("content-type", "application/json")],
+            403,
+        ),
+        // A page on another loopback port: its simple request is not JSON.
+        (
+            vec![
+                ("origin", "http://127.0.0.1:9999"),
+                ("content-type", "text/plain"),
+            ],
+            415,
+        ),
+        (
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            415,
+        ),
+    ] {
+        let response = post(&headers).await.unwrap();
+        assert_eq!(response.status(), status, "{headers:?}");
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"]["message"].is_string(),
+            "OpenAI shape: {error}"
+        );
+    }
+    assert!(mock.mock.received().is_empty(), "no generate call");
+
+    // A preflight: answered for the allowed origin only.
+    let preflight = |origin: &'static str| {
+        gateway
+            .client
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, authorization",
+            )
+            .send()
+    };
+    let allowed = preflight("http://localhost:3000").await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-headers"],
+        "content-type, authorization"
+    );
+    for origin in ["http://127.0.0.1:9999", "https://evil.example"] {
+        let refused = preflight(origin).await.unwrap();
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{origin}"
+        );
+    }
+    // The allowed origin's JSON request works, with its CORS header.
+    let response = post(&[
+        ("origin", "http://localhost:3000"),
+        ("sec-fetch-site", "cross-site"),
+        ("content-type", "application/json"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    // Clients that are not browsers send no Origin and are unaffected.
+    assert_eq!(
+        post(&[("content-type", "application/json")])
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -250,6 +250,7 @@ async fn errors_come_back_in_gemini_shape() {
     let response = gateway
         .client
         .post(gateway.url("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .header("content-type", "application/json")
         .body("not json")
         .send()
         .await
@@ -259,6 +260,18 @@ async fn errors_come_back_in_gemini_shape() {
         response.json::<Value>().await.unwrap()["error"]["status"],
         "INVALID_ARGUMENT"
     );
+    // A body that does not say it is JSON (a browser's text/plain).
+    let response = gateway
+        .client
+        .post(gateway.url("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .body(r#"{"contents": [{"parts": [{"text": "x"}]}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let body = response.json::<Value>().await.unwrap();
+    assert_eq!(body["error"]["code"], 415, "{body}");
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT", "{body}");
 
     let response = post(
         &gateway,

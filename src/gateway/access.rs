@@ -2,7 +2,7 @@
 //! listens on loopback only, and the client API key per `gateway.auth_mode`.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -16,6 +16,45 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     let config = state.config.load();
     let path = request.uri().path();
     let protocol = Protocol::for_path(path);
+
+    // Web pages: only the origins the user allowed get CORS answers; any
+    // other page a browser marks as cross-site is refused before it can
+    // spend the accounts' quota (a no-cors POST needs no preflight).
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    let allowed_origin = origin
+        .as_deref()
+        .filter(|o| origin_allowed(&config.gateway.allowed_origins, o))
+        .map(str::to_owned);
+    if request.method() == Method::OPTIONS
+        && let Some(allowed) = &allowed_origin
+    {
+        return preflight(allowed, request.headers());
+    }
+    if allowed_origin.is_none() {
+        let cross_site = request
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+        let foreign_origin = origin.as_deref().is_some_and(|o| !origin_is_loopback(o));
+        if cross_site || foreign_origin {
+            return GatewayError::new(
+                StatusCode::FORBIDDEN,
+                ErrorKind::PermissionDenied,
+                format!(
+                    "a web page from {} may not use this gateway; if you trust it, add its \
+                     origin to gateway.allowed_origins",
+                    origin.as_deref().unwrap_or("another site")
+                ),
+            )
+            .with_code("origin_not_allowed")
+            .in_protocol(protocol)
+            .into_response();
+        }
+    }
 
     if !config.gateway.allow_lan_access
         && let Some(host) = request_host(&request)
@@ -57,7 +96,60 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             .into_response();
         }
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(allowed) = allowed_origin
+        && let Ok(value) = HeaderValue::from_str(&allowed)
+    {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+/// Whether `origin` is one the user allowed (`gateway.allowed_origins`;
+/// compared without a trailing slash, scheme and host case-insensitively).
+fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim().trim_end_matches('/');
+    allowed
+        .iter()
+        .any(|a| a.trim().trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// Whether a browser origin is a page served from this machine.
+fn origin_is_loopback(origin: &str) -> bool {
+    url::Url::parse(origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|host| is_loopback_host(&host))
+}
+
+/// The answer to an allowed origin's CORS preflight.
+fn preflight(origin: &str, headers: &axum::http::HeaderMap) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let out = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    out.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    let asked = headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_static(
+                "authorization, content-type, x-api-key, x-goog-api-key, anthropic-version",
+            )
+        });
+    out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    out.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    out.append(header::VARY, HeaderValue::from_static("Origin"));
+    response
 }
 
 /// The host the client addressed: the `Host` header, or the URI authority (HTTP/2).

@@ -19,6 +19,29 @@ where
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let protocol = Protocol::for_path(request.uri().path());
+        // A JSON body must say so: a browser page can send `text/plain` or a
+        // form anywhere without asking, but not `application/json`.
+        let content_type = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json_type(content_type) {
+            return Err(GatewayError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorKind::InvalidRequest,
+                format!(
+                    "send the body as JSON with `Content-Type: application/json` (got {})",
+                    if content_type.is_empty() {
+                        "no Content-Type".to_owned()
+                    } else {
+                        format!("`{content_type}`")
+                    }
+                ),
+            )
+            .with_code("unsupported_media_type")
+            .in_protocol(protocol));
+        }
         let limit = usize::try_from(
             state
                 .config
@@ -55,5 +78,45 @@ where
                 .with_code("invalid_json")
                 .in_protocol(protocol)
         })
+    }
+}
+
+/// `application/json`, or any `…/…+json`, with or without parameters.
+fn is_json_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .split_once('/')
+            .is_some_and(|(_, subtype)| subtype.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_types() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/vnd.api+json",
+        ] {
+            assert!(is_json_type(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonp",
+        ] {
+            assert!(!is_json_type(bad), "{bad}");
+        }
     }
 }
