@@ -751,3 +751,45 @@ async fn claude_signatures_stay_with_claude_and_gemini_ones_with_gemini() {
     assert!(!sent.contains("\"sig-"), "{sent}");
     assert!(sent.contains("claude-sig-"), "{sent}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_added_elsewhere_with_an_empty_window_raises_the_quota_event() {
+    let mock = MockGoogle::start().await;
+    mock.mock.add_personal("1//empty", "empty@gmail.com");
+    let reset = switchyard::store::now_unix() + 86_400;
+    mock.mock
+        .set_window("empty@gmail.com", "gemini-weekly", 0.0, reset);
+    let mut config = mock.config();
+    config.google.antigravity_risk_accepted = true;
+    let gateway = support::TestGateway::start(config.clone()).await;
+    let mut events = gateway.gateway.state().pool.subscribe();
+    // Another process (the CLI) adds it to the same database.
+    let other = Store::open(&gateway.home.path().join("switchyard.db")).unwrap();
+    let client = switchyard::upstream::google::GoogleClient::new().unwrap();
+    switchyard::accounts::add_with_refresh_token(
+        &client,
+        &config,
+        &other,
+        switchyard::secret::Secret::new("1//empty"),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            if let Ok(switchyard::pool::PoolEvent::Limited {
+                quota_exhausted: true,
+                model,
+                until,
+                ..
+            }) = events.recv().await
+            {
+                return (model, until);
+            }
+        }
+    })
+    .await
+    .expect("a quota-exhausted event for the new account");
+    assert_eq!(event, (Some("group:gemini".to_owned()), reset));
+}

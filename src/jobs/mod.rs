@@ -209,7 +209,19 @@ pub async fn refresh_quota(
         let known = current
             .iter()
             .any(|l| l.model == limit.model && l.until >= limit.until);
-        if !known {
+        if known {
+            // Stored already (say by `accounts add` in another process):
+            // still say so, for the notification (which shows once per
+            // window however often it is told).
+            state.pool.publish(crate::pool::PoolEvent::Limited {
+                account_id: account.id,
+                email: account.email.clone(),
+                model: limit.model,
+                quota_exhausted: true,
+                until: limit.until,
+                why: limit.reason,
+            });
+        } else {
             crate::gateway::relay::limit(
                 state,
                 account,
