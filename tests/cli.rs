@@ -365,3 +365,39 @@ async fn help_and_version() {
     assert!(ok);
     assert_eq!(stdout.trim(), format!("switchyard {}", switchyard::VERSION));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_applies_a_new_api_key_from_config_set_without_a_restart() {
+    let mock = MockGoogle::start().await;
+    let mut config = mock.config();
+    config.gateway.auth_mode = switchyard::config::AuthMode::Strict;
+    let old_key = config.gateway.api_key.clone();
+    let binary = Binary::with_config(&config);
+    let serve = binary.serve(&[]).await;
+    let client = reqwest::Client::new();
+    let status = |key: String| {
+        let request = client.get(serve.url("/v1/models")).bearer_auth(key).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(old_key.clone()).await, 200);
+    let new_key = "sk-rotated-0123456789abcdef";
+    let (ok, _, stderr) = binary
+        .run(&["config", "set", "gateway.api_key", new_key])
+        .await;
+    assert!(ok, "{stderr}");
+    let mut applied = false;
+    for _ in 0..100 {
+        if status(new_key.to_owned()).await == 200 {
+            applied = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(applied, "the new key works: {}", serve.stderr());
+    assert_eq!(status(old_key).await, 401, "the old key no longer does");
+    assert!(
+        serve.stderr().contains("settings reloaded"),
+        "{}",
+        serve.stderr()
+    );
+}

@@ -13,6 +13,48 @@ pub struct ServeArgs {
     pub port: Option<u16>,
 }
 
+/// How often `serve` looks at `config.toml` for changes.
+const CONFIG_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Applies `config.toml` changes (`config set`, an editor) while serving:
+/// everything read per request (keys, auth mode, mappings, limits) at once. A
+/// new port or LAN setting needs a restart, and the log says so. A file that
+/// does not parse is not applied.
+async fn watch_config(path: std::path::PathBuf, state: AppState, port_override: Option<u16>) {
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut seen = modified(&path);
+    let mut ticker = tokio::time::interval(CONFIG_CHECK_INTERVAL);
+    loop {
+        ticker.tick().await;
+        let now = modified(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let loaded = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                crate::config::Config::from_toml(&text, &path).map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(config) => {
+                let previous = state.config.load_full();
+                let moved = (port_override.is_none()
+                    && previous.gateway.port != config.gateway.port)
+                    || previous.gateway.allow_lan_access != config.gateway.allow_lan_access;
+                state.config.store(std::sync::Arc::new(config));
+                tracing::info!("settings reloaded from {}", path.display());
+                if moved {
+                    tracing::warn!(
+                        "the listening address changed in the settings: restart `switchyard serve` to use it"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "settings not reloaded; the running ones stay"),
+        }
+    }
+}
+
 pub fn run(paths: &Paths, args: ServeArgs) -> anyhow::Result<()> {
     super::init_logging("switchyard=info");
     let config = super::load_config(paths)?;
@@ -32,7 +74,13 @@ pub fn run(paths: &Paths, args: ServeArgs) -> anyhow::Result<()> {
             "Switchyard gateway listening on http://{}",
             gateway.addr
         );
+        let watcher = tokio::spawn(watch_config(
+            paths.config_file.clone(),
+            gateway.state().clone(),
+            args.port,
+        ));
         signal.wait().await;
+        watcher.abort();
         tracing::info!("shutting down");
         gateway.stop().await;
         anyhow::Ok(())
