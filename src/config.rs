@@ -971,6 +971,27 @@ fn describe_toml_error(error: &toml::de::Error) -> String {
     }
 }
 
+/// A write killed half-way leaves its `.{name}.tmp-{pid}` behind: those older
+/// than a minute (no live write takes that long) are removed.
+fn remove_stale_temp_files(folder: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(60));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the
 /// new one, never half of each. The file is created with mode 0600.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -981,6 +1002,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "config".to_owned());
     let temp_path = folder.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    remove_stale_temp_files(folder, &file_name);
     let result = (|| {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -1256,5 +1278,26 @@ mod tests {
         assert!(!shown.contains("sk-0123456789abcdef"), "{shown}");
         assert!(!shown.contains("GOCSPX"), "{shown}");
         assert!(shown.contains("(set, not shown)"), "{shown}");
+    }
+
+    #[test]
+    fn a_save_removes_temp_files_a_killed_write_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let stale = dir.path().join(".config.toml.tmp-424242");
+        std::fs::write(&stale, "half").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let fresh = dir.path().join(".config.toml.tmp-434343");
+        std::fs::write(&fresh, "a write in progress").unwrap();
+        Config::default().save(&path).unwrap();
+        assert!(!stale.exists(), "the stale temp file went");
+        assert!(fresh.exists(), "a recent one may belong to a live write");
+        assert!(path.exists());
     }
 }

@@ -100,6 +100,10 @@ impl GatewayError {
         .with_code("no_account")
     }
 
+    /// `Retry-After` for an upstream 429 that named no delay (Google's capacity,
+    /// say): soon, but not at once.
+    const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
+
     /// The upstream's failure as the client should see it.
     pub fn from_upstream(error: &UpstreamError) -> Self {
         match error {
@@ -107,6 +111,7 @@ impl GatewayError {
                 status,
                 message,
                 retry_after,
+                details,
                 ..
             } => {
                 let message = format!("upstream: {message}");
@@ -142,7 +147,16 @@ impl GatewayError {
                     _ => Self::new(StatusCode::BAD_GATEWAY, ErrorKind::Upstream, message)
                         .with_code("upstream_error"),
                 };
-                mapped.retry_after = retry_after.map(|d| d.as_secs().max(1));
+                // A 429 always says when to come back: the upstream's
+                // Retry-After, else its RetryInfo, else a short default.
+                let retry_info = details
+                    .iter()
+                    .filter_map(|d| d.get("retryDelay").and_then(serde_json::Value::as_str))
+                    .find_map(crate::pool::policy::parse_duration);
+                mapped.retry_after = retry_after
+                    .or(retry_info)
+                    .map(|d| d.as_secs().max(1))
+                    .or((*status == 429).then_some(Self::DEFAULT_RETRY_AFTER_SECS));
                 mapped
             }
             UpstreamError::OAuth { .. }

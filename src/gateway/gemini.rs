@@ -53,11 +53,17 @@ fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, Failed> {
 /// `POST /v1beta/models/{model}:{action}`.
 pub async fn model_action(
     State(state): State<AppState>,
-    Path(model_action): Path<String>,
-    Query(query): Query<ActionQuery>,
+    model_action: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<ActionQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     ClientJson(body): ClientJson<Value>,
 ) -> Result<Response, Failed> {
+    // A path that is not UTF-8 (`%FF`) or a query that does not parse (a
+    // doubled `alt`) is the client's error, said in Gemini's shape.
+    let Path(model_action) = model_action
+        .map_err(|e| fail(GatewayError::bad_request(format!("bad model path: {e}"))))?;
+    let Query(query) =
+        query.map_err(|e| fail(GatewayError::bad_request(format!("bad query: {e}"))))?;
     let Some((model, action)) = model_action.rsplit_once(':') else {
         return Err(fail(not_found(format!(
             "`{model_action}` names no action: use {{model}}:generateContent, :streamGenerateContent or :countTokens"
@@ -200,7 +206,12 @@ pub async fn list_models(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /v1beta/models/{model}` (and `/v1/models/{model}`, which answers in a
 /// shape both Gemini's and OpenAI's SDKs read).
-pub async fn get_model(State(state): State<AppState>, Path(model): Path<String>) -> Json<Value> {
+pub async fn get_model(
+    State(state): State<AppState>,
+    model: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Value>, Failed> {
+    let Path(model) =
+        model.map_err(|e| fail(GatewayError::bad_request(format!("bad model path: {e}"))))?;
     let id = model.strip_prefix("models/").unwrap_or(&model);
-    Json(model_info(id, state.pool.model_info(id).as_ref()))
+    Ok(Json(model_info(id, state.pool.model_info(id).as_ref())))
 }

@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
             get(gemini::get_model).post(gemini::model_action),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,
@@ -223,6 +224,36 @@ async fn not_found(request: Request) -> Response {
     .with_code("unknown_route")
     .in_protocol(Protocol::for_path(&path))
     .into_response()
+}
+
+/// A known route asked with the wrong method (OPTIONS from a page whose
+/// origin is not allowed included): 405 in the route's protocol.
+async fn method_not_allowed(request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let allowed = if path.starts_with("/v1/models/") || path.starts_with("/v1beta/models/") {
+        "GET, POST"
+    } else if matches!(
+        path.as_str(),
+        "/healthz" | "/metrics" | "/" | "/api/hello" | "/v1/models" | "/v1beta/models"
+    ) {
+        "GET"
+    } else {
+        "POST"
+    };
+    let mut response = GatewayError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        ErrorKind::InvalidRequest,
+        format!("{} {path}: use {allowed}", request.method()),
+    )
+    .with_code("method_not_allowed")
+    .in_protocol(Protocol::for_path(&path))
+    .into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(allowed) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// Binds the gateway's listener, with an error that says what to do when the

@@ -53,6 +53,17 @@ pub fn check_offered(
     requested: &str,
     upstream: &str,
 ) -> Result<(), super::GatewayError> {
+    // A model name goes into the upstream's URL, body and User-Agent: one
+    // with control characters is the client's mistake, not the upstream's.
+    for name in [requested, upstream] {
+        if name.trim().is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
+            return Err(super::GatewayError::bad_request(format!(
+                "`{}` is not a model name (empty, too long, or with control characters)",
+                name.chars().take(80).collect::<String>().escape_debug()
+            ))
+            .with_code("invalid_model"));
+        }
+    }
     if pool.offered(upstream) != Some(false) {
         return Ok(());
     }
@@ -89,6 +100,9 @@ pub const KNOWN_MODELS: &[&str] = &[
     "gemini-3-pro-preview",
 ];
 
+/// The most answers one request may ask for (`n`, `candidateCount`).
+pub const MAX_CANDIDATES: u32 = 8;
+
 /// The largest output any upstream model accepts.
 pub const MAX_OUTPUT_TOKENS: u32 = 65_536;
 
@@ -101,6 +115,9 @@ pub fn fit_limits(request: &mut crate::protocol::gemini::GenerateContentRequest,
     };
     if let Some(max) = config.max_output_tokens.as_mut() {
         *max = (*max).min(MAX_OUTPUT_TOKENS);
+    }
+    if let Some(count) = config.candidate_count.as_mut() {
+        *count = (*count).clamp(1, MAX_CANDIDATES);
     }
     let budget_limit: i64 = if model.contains("flash") {
         24_576

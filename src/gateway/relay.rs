@@ -25,6 +25,8 @@ use crate::upstream::google::{self, StreamChunks, Target, TokenOutcome};
 const MAX_ATTEMPTS: usize = 5;
 /// Retries on the same account after a transient failure, at most.
 const MAX_SAME_ACCOUNT_RETRIES: usize = 1;
+/// The wait before an account that answered 503 gets its one more go.
+const ROTATED_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// The longest a request waits before retrying on the same account.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
@@ -199,6 +201,11 @@ async fn run(
     // request, not the account, is at fault.
     let mut client_fault: Option<(u16, UpstreamError)> = None;
     let mut same_account_retries = 0;
+    // An account that could not serve for reasons of Google's (503, its
+    // capacity): once every other account is tried, it gets one more go,
+    // so with a single account a 5xx is still retried once.
+    let mut rotated: Option<i64> = None;
+    let mut rotated_retried = false;
     for _ in 0..MAX_ATTEMPTS {
         if tokio::time::Instant::now() >= deadline {
             break;
@@ -222,6 +229,15 @@ async fn run(
                     until,
                 });
                 return Err(pool_exhausted(model, until, now, total));
+            }
+            Pick::NoneUsable { .. } if !rotated_retried && rotated.is_some() => {
+                rotated_retried = true;
+                let id = rotated.take().unwrap_or_default();
+                tried.retain(|t| *t != id);
+                let wait = ROTATED_RETRY_WAIT
+                    .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+                tokio::time::sleep(wait).await;
+                continue;
             }
             Pick::NoneUsable { total, unusable } => {
                 // Every account was tried; if they are all limited now, say
@@ -296,6 +312,9 @@ async fn run(
                 }
             },
             verdict => {
+                if matches!(verdict, Verdict::Rotate { .. }) && rotated.is_none() {
+                    rotated = Some(account.id);
+                }
                 act_on(state, &account, model, verdict);
                 tried.push(account.id);
                 same_account_retries = 0;
