@@ -104,3 +104,131 @@ async fn fifty_concurrent_401s_refresh_the_token_once() {
     }
     assert_eq!(mock.mock.refreshes() - refreshes, 1, "exactly one refresh");
 }
+
+/// Reads from `stream` until the server closes it; returns how long that took
+/// (or `None` if it stayed open for `limit`).
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(started + limit),
+            stream.read(&mut buffer),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_and_idle_connections_are_closed_and_cannot_crowd_out_a_request() {
+    use tokio::io::AsyncWriteExt;
+    let mock = MockGoogle::start().await;
+    let gateway = TestGateway::with_one_account(&mock).await;
+    let addr = gateway.gateway.addr;
+    let limit = switchyard::gateway::HEADER_TIMEOUT + Duration::from_secs(5);
+
+    // 1,100 idle connections (more than the usual soft limit of 1,024 files).
+    let mut idle = Vec::new();
+    for _ in 0..1_100 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // A request is still answered.
+    assert_eq!(
+        gateway
+            .chat(chat_body("gemini-2.5-flash", "still here", false))
+            .await
+            .status(),
+        200
+    );
+    // Half the headers, then nothing.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    // A kept-alive connection after one request.
+    let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let (slow_closed, kept_closed, idle_closed) = tokio::join!(
+        closed_within(&mut slow, limit),
+        closed_within(&mut kept, limit),
+        closed_within(&mut idle[0], limit),
+    );
+    assert!(slow_closed.is_some(), "a slow-header connection is closed");
+    assert!(
+        kept_closed.is_some(),
+        "an idle kept-alive connection is closed"
+    );
+    assert!(idle_closed.is_some(), "a silent connection is closed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_body_over_the_limit_gets_413_before_it_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = MockGoogle::start().await;
+    let gateway = TestGateway::with_one_account(&mock).await;
+    let mut stream = tokio::net::TcpStream::connect(gateway.gateway.addr)
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+              Content-Length: 209715200\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("an answer without the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..read]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        text.contains("\"type\":\"error\""),
+        "in Anthropic's shape: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_clients_send_is_kept_only_in_bounded_pieces() {
+    let mock = MockGoogle::start().await;
+    let gateway = TestGateway::with_one_account(&mock).await;
+    for i in 0..50 {
+        let model = format!("{i}-{}", "m".repeat(100_000));
+        let response = gateway.chat(chat_body(&model, "x", false)).await;
+        assert_eq!(response.status(), 400);
+    }
+    let recent = gateway.gateway.state().recent.newest(100);
+    assert_eq!(recent.len(), 50);
+    for record in recent.iter() {
+        assert!(
+            record.model.chars().count() <= 129,
+            "{}",
+            record.model.len()
+        );
+        assert!(
+            record
+                .error_message
+                .as_deref()
+                .is_none_or(|m| m.chars().count() <= 2_001)
+        );
+    }
+    let metrics = gateway
+        .client
+        .get(gateway.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        metrics.text().await.unwrap().len() < 20_000,
+        "metrics stay small"
+    );
+}

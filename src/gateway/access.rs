@@ -73,6 +73,28 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         .into_response();
     }
 
+    // A declared body over the limit is refused before a byte of it is read.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared
+        .is_some_and(|length| length > config.gateway.max_body_mb.saturating_mul(1024 * 1024))
+    {
+        return GatewayError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::PayloadTooLarge,
+            format!(
+                "request body is larger than gateway.max_body_mb ({} MB) allows",
+                config.gateway.max_body_mb
+            ),
+        )
+        .with_code("payload_too_large")
+        .in_protocol(protocol)
+        .into_response();
+    }
+
     let key_required = match config.gateway.effective_auth_mode() {
         AuthMode::Off | AuthMode::Auto => false,
         AuthMode::Strict => true,

@@ -268,6 +268,98 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     })
 }
 
+/// A client has this long to send a request's headers, and a kept-alive
+/// connection this long to start its next request: slow or idle connections
+/// cannot pile up (anyone on the network could, with LAN access).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Open connections at most; more are closed at once. Kept well below the
+/// open-file limit so the gateway can still open files and reach Google.
+fn connection_limit() -> usize {
+    #[cfg(unix)]
+    {
+        // The soft limit is often 1,024; the hard one much higher.
+        let _ = rlimit::increase_nofile_limit(u64::MAX);
+        if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+            let soft = usize::try_from(soft).unwrap_or(usize::MAX);
+            return soft.saturating_sub(256).clamp(64, 16_384);
+        }
+    }
+    4_096
+}
+
+/// Accepts connections until `shutdown`, each served by hyper with the
+/// header/idle timeout, within the connection limit; then lets the open ones
+/// finish (the caller bounds how long).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let limit = Arc::new(tokio::sync::Semaphore::new(connection_limit()));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, say: wait a little instead of spinning.
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            tracing::warn!(%remote, "too many open connections: closing a new one");
+            continue;
+        };
+        // Server-sent events go out as small writes; without TCP_NODELAY each
+        // one after the first waits for the client's delayed ACK (~40 ms).
+        let _ = tcp.set_nodelay(true);
+        let service = tower::ServiceBuilder::new()
+            .layer(axum::Extension(axum::extract::ConnectInfo(remote)))
+            .service(app.clone());
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tasks.spawn(async move {
+            // hyper's header timeout starts with the first byte: a connection
+            // that never sends one is closed here.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(HEADER_TIMEOUT, tcp.peek(&mut first)).await,
+                Ok(Ok(1..))
+            ) {
+                drop(permit);
+                return;
+            }
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 /// A running gateway: the server and its background jobs.
 pub struct Gateway {
     pub addr: SocketAddr,
@@ -285,21 +377,7 @@ impl Gateway {
         let tasks = TaskTracker::new();
         let app = router(state.clone());
         let shutdown = state.shutdown.clone();
-        // Server-sent events go out as small writes; without TCP_NODELAY each
-        // one after the first waits for the client's delayed ACK (~40 ms).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tasks.spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown.cancelled_owned());
-            if let Err(error) = served.await {
-                tracing::error!(%error, "the gateway server stopped with an error");
-            }
-        });
+        tasks.spawn(serve(listener, app, shutdown, tasks.clone()));
         crate::jobs::spawn(&state, &tasks);
         tasks.close();
         Ok(Self { addr, state, tasks })

@@ -141,6 +141,19 @@ pub fn error_kind_for(status: u16) -> &'static str {
 }
 
 /// Publishes a finished request: the recent list, the metrics, and the log.
+/// A model name kept for a request, at most (in characters).
+const MAX_NAME_CHARS: usize = 128;
+/// An error message kept for a request, at most.
+const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Cuts `text` to `max` characters, marking the cut.
+fn cap_string(text: &mut String, max: usize) {
+    if let Some((end, _)) = text.char_indices().nth(max) {
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
 pub fn finish(
     state: &AppState,
     context: &RequestContext,
@@ -148,6 +161,15 @@ pub fn finish(
     response_body: Option<String>,
 ) {
     context.recorded.store(true, Ordering::SeqCst);
+    // What a client sent is kept in memory (the live list) and the log: cut
+    // to a size, so memory does not grow with what clients send.
+    let mut record = record;
+    for field in [&mut record.model, &mut record.upstream_model] {
+        cap_string(field, MAX_NAME_CHARS);
+    }
+    if let Some(message) = record.error_message.as_mut() {
+        cap_string(message, MAX_MESSAGE_CHARS);
+    }
     state.metrics.observe(&record);
     let record = Arc::new(record);
     state.recent.push(record.clone());
