@@ -334,3 +334,70 @@ async fn launch_at_login_writes_and_removes_the_autostart_entry() {
     let config = Config::load_or_init(&binary.home.path().join("config.toml")).unwrap();
     assert!(!config.desktop.launch_at_login);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pasted_address_finishes_a_sign_in_and_cancel_stops_the_waiting_one() {
+    let (_home, _paths, store, backend, mock) = backend_with_accounts().await;
+    mock.add_account("1//two", "two@example.com", true);
+    mock.set_login_account("1//two");
+    let ctx = egui::Context::default();
+    let start = || Command::StartLogin {
+        client: "gemini-cli".into(),
+        project: None,
+    };
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // The browser signs in elsewhere; the user pastes where it ended up.
+    backend.clone().execute(start(), ctx.clone()).await;
+    let login = backend.snapshot().await.0.login.unwrap();
+    let answer = no_redirects.get(&login.url).send().await.unwrap();
+    let ended_on = answer.headers()["location"].to_str().unwrap().to_owned();
+    // A wrong paste is said, and the sign-in keeps waiting.
+    backend
+        .clone()
+        .execute(Command::SubmitLoginCode("not a code".into()), ctx.clone())
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (is_error, notice) = backend.snapshot().await.0.notice.unwrap();
+    assert!(is_error, "{notice}");
+    backend
+        .clone()
+        .execute(Command::SubmitLoginCode(ended_on), ctx.clone())
+        .await;
+    let mut added = false;
+    for _ in 0..100 {
+        if store.find_account("two@example.com").is_ok() {
+            added = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(added, "the pasted address finished the sign-in");
+
+    // Cancel stops a sign-in that is waiting for the browser: its local
+    // callback no longer answers.
+    backend.clone().execute(start(), ctx.clone()).await;
+    let login = backend.snapshot().await.0.login.unwrap();
+    let callback = format!(
+        "http://127.0.0.1:{}/oauth2callback?code=x&state=y",
+        login.port
+    );
+    assert!(
+        no_redirects.get(&callback).send().await.is_ok(),
+        "listening before"
+    );
+    backend.clone().execute(Command::CancelLogin, ctx).await;
+    let mut stopped = false;
+    for _ in 0..100 {
+        if no_redirects.get(&callback).send().await.is_err() {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(stopped, "the sign-in's server stopped");
+    assert!(backend.snapshot().await.0.login.is_none());
+}

@@ -176,6 +176,11 @@ impl LoginFlow {
         !self.profile.is_antigravity()
     }
 
+    /// Gives the sign-in up: its local server stops answering.
+    pub fn cancel(self) {
+        self.server.cancel();
+    }
+
     /// The loopback port Google sends the browser back to.
     pub fn port(&self) -> u16 {
         url::Url::parse(&self.redirect_uri)

@@ -25,12 +25,22 @@ use crate::upstream::google::GoogleClient;
 /// How often the window's data is refreshed when nothing happens.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// What the window sends to a sign-in in progress.
+#[derive(Debug)]
+enum LoginInput {
+    /// The address the browser ended on, or the bare code.
+    Paste(String),
+    Cancel,
+}
+
 pub struct Backend {
     paths: Paths,
     store: Store,
     google: GoogleClient,
     socket: PathBuf,
-    login: tokio::sync::Mutex<Option<LoginFlow>>,
+    /// The sign-in in progress: its task owns the flow; a pasted address
+    /// or a cancel reaches it here.
+    login: Mutex<Option<tokio::sync::mpsc::Sender<LoginInput>>>,
     /// What the window shows of the sign-in in progress.
     login_view: Mutex<Option<LoginView>>,
     /// The Cloud project the sign-in in progress is for.
@@ -61,7 +71,7 @@ impl Backend {
             paths,
             store,
             google,
-            login: tokio::sync::Mutex::new(None),
+            login: Mutex::new(None),
             login_view: Mutex::new(None),
             login_project: Mutex::new(None),
             notice: Mutex::new(None),
@@ -336,27 +346,31 @@ impl Backend {
                                 "sign in in a browser that reaches this computer's sign-in port"
                             },
                         );
-                        *self.login.lock().await = Some(flow);
-                        tokio::spawn(self.clone().wait_for_browser(ctx));
+                        let (input, inputs) = tokio::sync::mpsc::channel(4);
+                        let own = input.downgrade();
+                        // A sign-in started over another one replaces it.
+                        if let Some(previous) = self.login.lock().replace(input) {
+                            let _ = previous.try_send(LoginInput::Cancel);
+                        }
+                        tokio::spawn(self.clone().wait_for_browser(flow, (own, inputs), ctx));
                     }
                     Err(error) => self.say(true, error.to_string()),
                 }
             }
             Command::SubmitLoginCode(pasted) => {
-                let flow = self.login.lock().await.take();
-                match flow {
-                    Some(flow) => match flow.code_from_paste(&pasted) {
-                        Ok(code) => self.finish_login(flow, code).await,
-                        Err(error) => {
-                            self.say(true, error.to_string());
-                            *self.login.lock().await = Some(flow);
-                        }
-                    },
-                    None => self.say(true, "no sign-in is in progress"),
+                let input = self.login.lock().clone();
+                let sent = match input {
+                    Some(input) => input.send(LoginInput::Paste(pasted)).await.is_ok(),
+                    None => false,
+                };
+                if !sent {
+                    self.say(true, "no sign-in is in progress");
                 }
             }
             Command::CancelLogin => {
-                *self.login.lock().await = None;
+                if let Some(input) = self.login.lock().take() {
+                    let _ = input.try_send(LoginInput::Cancel);
+                }
                 *self.login_view.lock() = None;
                 *self.login_project.lock() = None;
                 self.say(false, "sign-in cancelled");
@@ -455,21 +469,58 @@ impl Backend {
         }
     }
 
-    async fn wait_for_browser(self: Arc<Self>, ctx: egui::Context) {
-        // Wait without holding the lock: a pasted code may finish first.
-        let mut flow = match self.login.lock().await.take() {
-            Some(flow) => flow,
-            None => return,
+    /// Owns a sign-in until the browser comes back, an address is pasted
+    /// (a wrong one is said, and the wait goes on), or it is cancelled.
+    async fn wait_for_browser(
+        self: Arc<Self>,
+        mut flow: LoginFlow,
+        (own, mut inputs): (
+            tokio::sync::mpsc::WeakSender<LoginInput>,
+            tokio::sync::mpsc::Receiver<LoginInput>,
+        ),
+        ctx: egui::Context,
+    ) {
+        // Done with this sign-in: forget its input, unless a newer one took
+        // its place.
+        let forget = |backend: &Self| {
+            let mut login = backend.login.lock();
+            if login
+                .as_ref()
+                .zip(own.upgrade())
+                .is_some_and(|(current, own)| current.same_channel(&own))
+            {
+                login.take();
+            }
         };
-        let code = flow.wait().await;
+        let code = loop {
+            tokio::select! {
+                code = flow.wait() => break Some(code),
+                input = inputs.recv() => match input {
+                    Some(LoginInput::Paste(pasted)) => match flow.code_from_paste(&pasted) {
+                        Ok(code) => break Some(Ok(code)),
+                        Err(error) => {
+                            self.say(true, error.to_string());
+                            self.publish(&ctx).await;
+                        }
+                    },
+                    // Cancelled (or replaced): the flow's local server stops.
+                    Some(LoginInput::Cancel) | None => break None,
+                },
+            }
+        };
         match code {
-            Ok(code) => self.finish_login(flow, code).await,
-            Err(error) => {
+            Some(Ok(code)) => {
+                forget(&self);
+                self.finish_login(flow, code).await;
+            }
+            Some(Err(error)) => {
+                forget(&self);
                 if self.login_view.lock().is_some() {
                     self.say(true, error.to_string());
                 }
                 *self.login_view.lock() = None;
             }
+            None => flow.cancel(),
         }
         self.publish(&ctx).await;
     }
