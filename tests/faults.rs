@@ -232,3 +232,35 @@ async fn what_clients_send_is_kept_only_in_bounded_pieces() {
         "metrics stay small"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_writes_land_in_order_and_none_is_lost_on_stop() {
+    let mock = MockGoogle::start().await;
+    let gateway = TestGateway::with_one_account(&mock).await;
+    let id = gateway.store.find_account("a@example.com").unwrap().id;
+    let state = gateway.gateway.state().clone();
+    // Many writes of the same account's token, newest last, as concurrent
+    // requests make them.
+    for expires in 1..=500 {
+        state.persist("save the new access token", move |store| {
+            store.save_access_token(
+                id,
+                &switchyard::secret::Secret::new(format!("ya29.token-{expires}")),
+                expires,
+            )
+        });
+    }
+    let TestGateway { gateway, home, .. } = gateway;
+    gateway.stop().await;
+    let store = switchyard::store::Store::open(&home.path().join("switchyard.db")).unwrap();
+    let account = store.find_account("a@example.com").unwrap();
+    assert_eq!(
+        account.access_expires_at,
+        Some(500),
+        "the newest write landed last"
+    );
+    assert_eq!(
+        account.access_token.as_ref().map(|t| t.expose().to_owned()),
+        Some("ya29.token-500".to_owned())
+    );
+}

@@ -634,19 +634,13 @@ fn record_use(state: &AppState, account: &PoolAccount) {
     });
 }
 
-/// Writes to the store off the request path; a failure is logged, not returned
-/// (the request itself succeeded).
+/// Queues a write to the store, in order (see [`AppState::persist`]).
 fn persist(
     state: &AppState,
     what: &'static str,
     work: impl FnOnce(&crate::store::Store) -> Result<(), crate::store::StoreError> + Send + 'static,
 ) {
-    let store = state.store.clone();
-    tokio::spawn(async move {
-        if let Err(error) = store.run(work).await {
-            tracing::error!(%error, "could not {what}");
-        }
-    });
+    state.persist(what, work);
 }
 
 fn none_usable(total: usize, unusable: &[(String, AccountStatus)]) -> GatewayError {

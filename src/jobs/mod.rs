@@ -41,6 +41,9 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(10 * 60);
 pub fn spawn(state: &AppState, tasks: &TaskTracker) {
     tasks.spawn(reload_accounts(state.clone()));
     tasks.spawn(recover(state.clone()));
+    if let Some(writes) = state.write_queue.lock().take() {
+        tasks.spawn(write_in_order(state.clone(), writes));
+    }
     if let Some(entries) = state.log_entries.lock().take() {
         tasks.spawn(write_log(state.clone(), entries));
     }
@@ -271,6 +274,25 @@ pub async fn refresh_quota(
         .await
         .map_err(|e| UpstreamError::Decode(format!("cannot save the quota: {e}")))?;
     Ok(())
+}
+
+/// Runs the queued account writes one after another; on shutdown, the ones
+/// already queued are still written.
+async fn write_in_order(
+    state: AppState,
+    mut writes: tokio::sync::mpsc::UnboundedReceiver<crate::gateway::StoreWrite>,
+) {
+    loop {
+        let write = tokio::select! {
+            write = writes.recv() => write,
+            () = state.shutdown.cancelled() => writes.try_recv().ok(),
+        };
+        let Some(write) = write else { break };
+        let what = write.what;
+        if let Err(error) = state.store.run(write.work).await {
+            tracing::error!(%error, "could not {what}");
+        }
+    }
 }
 
 async fn write_log(

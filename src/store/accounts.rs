@@ -154,7 +154,9 @@ impl Store {
     /// (a fresh sign-in also clears a "needs re-login" status).
     pub fn upsert_account(&self, account: &NewAccount) -> Result<Upserted, StoreError> {
         self.with_conn(|conn| {
-            let tx = conn.transaction()?;
+            // Reads then writes: take the write lock first, so a write from
+            // another process in between cannot fail it (SQLITE_BUSY_SNAPSHOT).
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let existing: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM accounts WHERE upstream = ?1 AND email = ?2",
