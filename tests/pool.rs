@@ -553,3 +553,58 @@ async fn a_session_header_keeps_different_requests_together() {
         );
     }
 }
+
+fn quota_event() -> String {
+    let reset = chrono::DateTime::from_timestamp(now_unix() + 3600, 0)
+        .unwrap()
+        .to_rfc3339();
+    json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "You have exhausted your capacity on this model.",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "QUOTA_EXHAUSTED",
+            "domain": "cloudcode-pa.googleapis.com", "metadata": {"quotaResetTimeStamp": reset}}]}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn an_error_in_the_first_stream_event_is_retried_elsewhere_and_learned_from() {
+    let (mock, gateway) = pool_gateway(2, Scheduling::RoundRobin).await;
+    // Round robin starts with a, whose stream opens with a quota error.
+    mock.mock
+        .script_for("a@example.com", Scripted::RawStream(vec![quota_event()]));
+    let response = gateway.chat(chat_body("gemini-2.5-flash", "x", true)).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let served = served_by(&mock);
+    assert_eq!(served, ["a@example.com", "b@example.com"], "{text}");
+    assert!(text.contains("\"finish_reason\":\"stop\""), "{text}");
+    let first = gateway
+        .gateway
+        .state()
+        .pool
+        .snapshot()
+        .iter()
+        .find(|a| a.email == served[0])
+        .unwrap()
+        .clone();
+    let limit = first
+        .limit_for("gemini-2.5-flash", now_unix())
+        .expect("the account that sent the error is limited");
+    assert_eq!(limit.kind, LimitKind::QuotaExhausted);
+}
+
+#[tokio::test]
+async fn a_quota_error_later_in_a_stream_still_cools_the_account() {
+    let (mock, gateway) = pool_gateway(1, Scheduling::RoundRobin).await;
+    let text = json!({"response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "partial"}]}}]}})
+        .to_string();
+    mock.mock
+        .script(Scripted::RawStream(vec![text, quota_event()]));
+    let response = gateway.chat(chat_body("gemini-2.5-flash", "x", true)).await;
+    assert_eq!(response.status(), 200, "the stream had started");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("partial"), "{body}");
+    let account = gateway.gateway.state().pool.snapshot()[0].clone();
+    let limit = account
+        .limit_for("gemini-2.5-flash", now_unix())
+        .expect("limited after the in-stream quota error");
+    assert_eq!(limit.kind, LimitKind::QuotaExhausted);
+}

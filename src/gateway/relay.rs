@@ -86,9 +86,21 @@ pub async fn stream(
         (Answer::Stream(chunks), served) => {
             let book = state.signatures.clone();
             let model = model.to_owned();
-            let chunks = chunks.inspect(move |chunk| {
-                if let Ok(chunk) = chunk {
-                    book.record(chunk, &model);
+            let later = state.clone();
+            let account = served.account.clone();
+            let chunks = chunks.inspect(move |chunk| match chunk {
+                Ok(chunk) => book.record(chunk, &model),
+                // Too late to retry (the client has the first bytes), but
+                // the account's state still learns from it: a quota error
+                // in the stream cools it down like any other.
+                Err(error) => {
+                    let verdict = judge(error, &model, now_unix());
+                    if !matches!(
+                        verdict,
+                        Verdict::ReturnToClient { .. } | Verdict::RetrySameAccount { .. }
+                    ) {
+                        act_on(&later, &account, &model, verdict);
+                    }
                 }
             });
             Ok((Box::pin(chunks), served))
@@ -143,16 +155,28 @@ async fn call_upstream(
             )
             .await
             .map(Answer::Whole),
-        Call::Stream(request) => state
-            .google
-            .stream(
-                google,
-                profile,
-                token,
-                &target(config, left, model, account, request),
-            )
-            .await
-            .map(Answer::Stream),
+        Call::Stream(request) => {
+            use futures::StreamExt;
+            let mut chunks = state
+                .google
+                .stream(
+                    google,
+                    profile,
+                    token,
+                    &target(config, left, model, account, request),
+                )
+                .await?;
+            // Nothing reaches the client before the first event: an error
+            // there (a quota error sent as the stream's first event) is
+            // still an attempt that failed, judged and retried elsewhere.
+            match chunks.next().await {
+                Some(Err(error)) => Err(error),
+                Some(Ok(first)) => Ok(Answer::Stream(Box::pin(
+                    futures::stream::once(async move { Ok(first) }).chain(chunks),
+                ))),
+                None => Ok(Answer::Stream(chunks)),
+            }
+        }
         Call::CountTokens(request) => state
             .google
             .count_tokens(

@@ -122,6 +122,8 @@ pub enum Scripted {
     /// Stream events (unwrapped responses). `then_drop` breaks the connection
     /// after them instead of ending cleanly.
     Stream { chunks: Vec<Value>, then_drop: bool },
+    /// Stream events sent as they are (`data: {text}`), not wrapped.
+    RawStream(Vec<String>),
     /// Answers (the default answer) only after this long.
     Slow(Duration),
     /// Sends `first`, waits until the gate is opened, then sends `rest`.
@@ -1129,6 +1131,16 @@ async fn stream_generate(
         Some(Scripted::Answer(answer)) => (vec![answer], false, None, Vec::new()),
         Some(Scripted::Stream { chunks, then_drop }) => (chunks, then_drop, None, Vec::new()),
         Some(Scripted::Gated { first, gate, rest }) => (first, false, Some(gate), rest),
+        Some(Scripted::RawStream(events)) => {
+            let body: String = events
+                .iter()
+                .map(|e| format!("data: {e}\r\n\r\n"))
+                .collect();
+            return Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Body::from(body))
+                .unwrap();
+        }
         Some(Scripted::Slow(delay)) => {
             tokio::time::sleep(delay).await;
             (

@@ -895,18 +895,23 @@ impl GoogleClient {
                     if data.is_empty() || data == "[DONE]" {
                         return None;
                     }
-                    match serde_json::from_str::<Wrapped>(data) {
+                    let parsed = serde_json::from_str::<Wrapped>(data);
+                    // An event with an error and no response is that error
+                    // (Google sends quota errors this way, with a 200).
+                    if !matches!(&parsed, Ok(w) if w.response.is_some())
+                        && let Some(error) = super::GoogleApiError::parse(data)
+                    {
+                        return Some(Err(UpstreamError::Status {
+                            status: error.code.unwrap_or(500),
+                            message: error.message,
+                            retry_after: None,
+                            google_status: error.status,
+                            details: error.details,
+                        }));
+                    }
+                    match parsed {
                         Ok(wrapped) => Some(Ok(wrapped.unwrap_response())),
                         Err(e) => {
-                            if let Some(error) = super::GoogleApiError::parse(data) {
-                                return Some(Err(UpstreamError::Status {
-                                    status: error.code.unwrap_or(500),
-                                    message: error.message,
-                                    retry_after: None,
-                                    google_status: error.status,
-                                    details: error.details,
-                                }));
-                            }
                             // Gemini CLI skips malformed chunks too; the content is
                             // not logged (it is the user's conversation).
                             tracing::warn!(error = %e, "skipping a malformed upstream stream event");
