@@ -60,7 +60,7 @@ pub fn gemini_parameters_from_json_schema(schema: &Value) -> Result<Option<Value
     if schema.is_null() {
         return Ok(None);
     }
-    let cleaned = clean(schema, schema, 0)?;
+    let cleaned = clean(schema, schema, 0, &mut Vec::new())?;
     let no_properties = cleaned.get("type").and_then(Value::as_str) == Some("OBJECT")
         && cleaned
             .get("properties")
@@ -69,15 +69,41 @@ pub fn gemini_parameters_from_json_schema(schema: &Value) -> Result<Option<Value
     Ok((!no_properties).then_some(cleaned))
 }
 
-fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
+/// `refs` are the `$ref`s being expanded on the way here: one met again is
+/// recursion, cut there (a recursive schema would otherwise expand forever).
+fn clean(
+    schema: &Value,
+    root: &Value,
+    depth: usize,
+    refs: &mut Vec<String>,
+) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err("the schema nests too deeply (or refers to itself)".to_owned());
+        return Err(format!(
+            "the schema nests too deeply (more than {MAX_DEPTH} levels)"
+        ));
     }
     let Some(object) = schema.as_object() else {
         // `true` / `{}`: anything goes.
         return Ok(json!({ "type": "STRING" }));
     };
     if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+        if refs.iter().any(|r| r == reference) {
+            // The schema refers to itself (a tree, a linked list): Gemini
+            // takes no recursion, so the inner level is free-form JSON.
+            let name = reference.rsplit('/').next().unwrap_or(reference);
+            let mut cut = Map::new();
+            cut.insert("type".to_owned(), json!("STRING"));
+            let base = object
+                .get("description")
+                .and_then(Value::as_str)
+                .map(|d| format!("{d} "))
+                .unwrap_or_default();
+            cut.insert(
+                "description".to_owned(),
+                json!(format!("{base}(JSON text of another {name})")),
+            );
+            return Ok(Value::Object(cut));
+        }
         let target = resolve(reference, root)?;
         let mut merged = target.as_object().cloned().unwrap_or_default();
         for (key, value) in object {
@@ -85,7 +111,10 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
                 merged.insert(key.clone(), value.clone());
             }
         }
-        return clean(&Value::Object(merged), root, depth + 1);
+        refs.push(reference.to_owned());
+        let cleaned = clean(&Value::Object(merged), root, depth + 1, refs);
+        refs.pop();
+        return cleaned;
     }
     if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
         let mut merged = Map::new();
@@ -101,7 +130,7 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
                 merge_into(&mut merged, &json!({ key: value }));
             }
         }
-        return clean(&Value::Object(merged), root, depth + 1);
+        return clean(&Value::Object(merged), root, depth + 1, refs);
     }
 
     let mut out = Map::new();
@@ -132,7 +161,7 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
             .map(|t| {
                 let mut single = object.clone();
                 single.insert("type".to_owned(), json!(t));
-                clean(&Value::Object(single), root, depth + 1)
+                clean(&Value::Object(single), root, depth + 1, refs)
             })
             .collect::<Result<_, _>>()?;
         out.insert("anyOf".to_owned(), Value::Array(variants));
@@ -147,7 +176,7 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
             "properties" => {
                 let mut properties = Map::new();
                 for (name, property) in value.as_object().into_iter().flatten() {
-                    properties.insert(name.clone(), clean(property, root, depth + 1)?);
+                    properties.insert(name.clone(), clean(property, root, depth + 1, refs)?);
                 }
                 out.insert("properties".to_owned(), Value::Object(properties));
             }
@@ -156,7 +185,7 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
                     Value::Array(tuple) => tuple.first().cloned().unwrap_or(json!({})),
                     other => other.clone(),
                 };
-                out.insert("items".to_owned(), clean(&items, root, depth + 1)?);
+                out.insert("items".to_owned(), clean(&items, root, depth + 1, refs)?);
             }
             "anyOf" | "oneOf" => {
                 let variants: Vec<Value> = value
@@ -164,7 +193,7 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
                     .into_iter()
                     .flatten()
                     .filter(|v| v.get("type").and_then(Value::as_str) != Some("null"))
-                    .map(|v| clean(v, root, depth + 1))
+                    .map(|v| clean(v, root, depth + 1, refs))
                     .collect::<Result<_, _>>()?;
                 if value
                     .as_array()
@@ -231,6 +260,13 @@ fn clean(schema: &Value, root: &Value, depth: usize) -> Result<Value, String> {
 
     if let Some(kind) = &kind {
         out.insert("type".to_owned(), json!(kind.to_uppercase()));
+    }
+    // Gemini refuses an ARRAY without `items`: any element becomes text.
+    if kind.as_deref() == Some("array") && !out.contains_key("items") {
+        out.insert(
+            "items".to_owned(),
+            json!({"type": "STRING", "description": "any JSON value"}),
+        );
     }
     // `required` may only name properties that exist.
     if let Some(required) = out.get("required").and_then(Value::as_array).cloned() {
@@ -445,12 +481,38 @@ mod tests {
                 .unwrap_err()
                 .contains("nothing")
         );
-        let looped = json!({"type": "object", "$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}},
-            "properties": {"head": {"$ref": "#/$defs/N"}}});
-        assert!(
-            gemini_parameters_from_json_schema(&looped)
-                .unwrap_err()
-                .contains("deeply")
+    }
+
+    #[test]
+    fn recursion_is_cut_and_arrays_always_have_items() {
+        // A linked list and a tree of comments, as MCP servers send them.
+        let looped = json!({"type": "object", "$defs": {"N": {"type": "object", "properties": {
+                "value": {"type": "integer"},
+                "next": {"$ref": "#/$defs/N", "description": "the rest"}}}},
+            "properties": {"head": {"$ref": "#/$defs/N"},
+                "tags": {"type": "array"},
+                "tree": {"$ref": "#/$defs/T"}},
+            "definitions": {}});
+        let mut looped = looped;
+        looped["$defs"]["T"] = json!({"type": "object", "properties": {
+            "text": {"type": "string"},
+            "replies": {"type": "array", "items": {"$ref": "#/$defs/T"}}}});
+        let cleaned = cleaned(looped);
+        assert_eq!(
+            cleaned["properties"]["head"]["properties"]["value"]["type"],
+            "INTEGER"
+        );
+        assert_eq!(
+            cleaned["properties"]["head"]["properties"]["next"],
+            json!({"type": "STRING", "description": "the rest (JSON text of another N)"})
+        );
+        assert_eq!(
+            cleaned["properties"]["tree"]["properties"]["replies"]["items"]["type"],
+            "STRING"
+        );
+        assert_eq!(
+            cleaned["properties"]["tags"],
+            json!({"type": "ARRAY", "items": {"type": "STRING", "description": "any JSON value"}})
         );
     }
 }
