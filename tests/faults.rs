@@ -239,16 +239,22 @@ async fn account_writes_land_in_order_and_none_is_lost_on_stop() {
     let gateway = TestGateway::with_one_account(&mock).await;
     let id = gateway.store.find_account("a@example.com").unwrap().id;
     let state = gateway.gateway.state().clone();
-    // Many writes of the same account's token, newest last, as concurrent
-    // requests make them.
+    let account = state.pool.account(id).unwrap();
+    // Many refreshes of the same account's token, newest last, as requests
+    // make them; each new token goes to the store through the pool's writer.
+    // (Each expires long ago, so every call refreshes again.)
     for expires in 1..=500 {
-        state.persist("save the new access token", move |store| {
-            store.save_access_token(
-                id,
-                &switchyard::secret::Secret::new(format!("ya29.token-{expires}")),
-                expires,
-            )
-        });
+        let token = state
+            .pool
+            .access_token(&account, |_refresh_token| async move {
+                Ok(switchyard::pool::AccessToken {
+                    value: switchyard::secret::Secret::new(format!("ya29.token-{expires}")),
+                    expires_at: expires,
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(token.expose(), format!("ya29.token-{expires}"));
     }
     let TestGateway { gateway, home, .. } = gateway;
     gateway.stop().await;

@@ -85,47 +85,11 @@ pub struct AppStateInner {
     /// The other end, taken by the quota job when the gateway starts.
     pub quota_refresh_requests:
         Arc<parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>>,
-    /// Account state changes on their way to the database, in order.
-    pub writes: tokio::sync::mpsc::UnboundedSender<StoreWrite>,
-    /// The other end, taken by the writer job when the gateway starts.
-    pub write_queue:
-        Arc<parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<StoreWrite>>>>,
-}
-
-/// One write to the store, run by the writer job after every write queued
-/// before it: what it is (for the log) and the work.
-pub struct StoreWrite {
-    pub what: &'static str,
-    pub work: WriteWork,
-}
-
-/// The work of a [`StoreWrite`].
-pub type WriteWork = Box<dyn FnOnce(&Store) -> Result<(), StoreError> + Send>;
-
-impl AppState {
-    /// Queues a write to the store, off the request path: writes land in
-    /// the order they were made (an older token never overwrites a newer
-    /// one), and the ones queued when the gateway stops are still written.
-    /// A failure is logged, not returned (the request itself succeeded).
-    pub fn persist(
-        &self,
-        what: &'static str,
-        work: impl FnOnce(&Store) -> Result<(), StoreError> + Send + 'static,
-    ) {
-        let write = StoreWrite {
-            what,
-            work: Box::new(work),
-        };
-        if let Err(tokio::sync::mpsc::error::SendError(write)) = self.writes.send(write) {
-            // No writer (this state's gateway never started): write now.
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                if let Err(error) = store.run(write.work).await {
-                    tracing::error!(%error, "could not {}", write.what);
-                }
-            });
-        }
-    }
+    /// The pool's changes on their way to the database, in order: taken by
+    /// the writer job when the gateway starts.
+    pub write_queue: Arc<
+        parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::store::StoreWrite>>>,
+    >,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,8 +131,12 @@ impl AppState {
         let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
         let (log, log_entries) = log_sink::LogSink::new();
         let (writes, write_queue) = tokio::sync::mpsc::unbounded_channel();
-        Ok(Self(Arc::new(AppStateInner {
+        pool.attach(crate::pool::Sink {
+            store: store.clone(),
             writes,
+            quota_refresh: quota_refresh.clone(),
+        });
+        Ok(Self(Arc::new(AppStateInner {
             write_queue: Arc::new(parking_lot::Mutex::new(Some(write_queue))),
             config: Arc::new(ArcSwap::from_pointee(config)),
             pool,
@@ -194,8 +162,12 @@ impl AppState {
         let (quota_refresh, requests) = tokio::sync::mpsc::unbounded_channel();
         let (log, log_entries) = log_sink::LogSink::new();
         let (writes, write_queue) = tokio::sync::mpsc::unbounded_channel();
-        Self(Arc::new(AppStateInner {
+        self.pool.attach(crate::pool::Sink {
+            store: self.store.clone(),
             writes,
+            quota_refresh: quota_refresh.clone(),
+        });
+        Self(Arc::new(AppStateInner {
             write_queue: Arc::new(parking_lot::Mutex::new(Some(write_queue))),
             shutdown: CancellationToken::new(),
             quota_refresh,

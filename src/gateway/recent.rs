@@ -6,42 +6,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 
 /// Requests kept in memory.
 pub const RECENT_CAPACITY: usize = 500;
 
-/// One finished (or failed) request.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RequestRecord {
-    pub request_id: String,
-    /// Unix milliseconds when it arrived.
-    pub at_ms: i64,
-    /// `openai`, `anthropic` or `gemini`.
-    pub protocol: String,
-    /// The route: `chat.completions`, `messages`, …
-    pub route: String,
-    pub model: String,
-    pub upstream_model: String,
-    /// The account's email; empty when no account was reached.
-    pub account: String,
-    pub status: u16,
-    /// Until the whole answer was sent.
-    pub latency_ms: u64,
-    /// Until the first byte of a stream.
-    pub ttfb_ms: Option<u64>,
-    pub stream: bool,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    /// A short machine name for what went wrong (`rate_limit_error`, `connection_lost`).
-    pub error_kind: Option<String>,
-    pub error_message: Option<String>,
-    /// The client's address, when it was not loopback.
-    pub client: Option<String>,
-}
+pub use crate::store::RequestRecord;
 
 #[derive(Default)]
 pub struct RecentRequests {

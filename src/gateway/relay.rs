@@ -1,9 +1,10 @@
-//! Runs one client request against the pool: picks an account, makes sure it
-//! has a fresh token, calls the upstream, and when that fails, asks the
-//! failure policy (`pool::policy`) what it means and acts on it: wait and
-//! retry, cool the account (or one of its models) down, mark it, move on, or
-//! hand the error to the client. Nothing has been sent to the client while
-//! this runs, so retrying is always safe here.
+//! Runs one client request against the pool, as a short retry loop: lease an
+//! account, call the upstream with it, report the outcome on the lease. The
+//! pool turns a failure into account state (limits, statuses: see
+//! `pool::policy`) and hands back the verdict; this loop only decides where
+//! to go next: wait and retry, another account, or the error to the client.
+//! Nothing has been sent to the client while this runs, so retrying is
+//! always safe here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +14,13 @@ use axum::http::StatusCode;
 use super::AppState;
 use super::error::{ErrorKind, GatewayError};
 use crate::config::{Config, OAuthClientProfile};
-use crate::pool::policy::{self, Failure, LimitScope, Verdict};
-use crate::pool::{Limit, Pick, PickRequest, PoolAccount, PoolEvent};
+use crate::pool::policy::Verdict;
+use crate::pool::{AccessToken, Lease, Leased, Outcome, PickRequest, PoolAccount, PoolEvent};
 use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
 use crate::secret::Secret;
-use crate::store::{AccountStatus, LimitKind, LimitRecord, now_unix};
+use crate::store::{AccountStatus, now_unix};
 use crate::upstream::UpstreamError;
-use crate::upstream::google::{self, StreamChunks, Target, TokenOutcome};
+use crate::upstream::google::{StreamChunks, Target};
 
 /// Upstream calls for one request at most, across all accounts.
 const MAX_ATTEMPTS: usize = 5;
@@ -65,7 +66,7 @@ pub async fn generate(
 ) -> Result<(GenerateContentResponse, Served), GatewayError> {
     let request = state.signatures.fit(request, model);
     match run(state, config, model, session, Call::Generate(&request)).await? {
-        (Answer::Whole(answer), served) => {
+        (Answer::Whole(answer), served, _) => {
             state.signatures.record(&answer, model);
             Ok((answer, served))
         }
@@ -83,24 +84,16 @@ pub async fn stream(
     use futures::StreamExt;
     let request = state.signatures.fit(request, model);
     match run(state, config, model, session, Call::Stream(&request)).await? {
-        (Answer::Stream(chunks), served) => {
+        (Answer::Stream(chunks), served, lease) => {
             let book = state.signatures.clone();
             let model = model.to_owned();
-            let later = state.clone();
-            let account = served.account.clone();
+            // The lease goes with the stream: too late to retry (the client
+            // has the first bytes), but the account still learns from an
+            // error in it (a quota error cools it down like any other).
             let chunks = chunks.inspect(move |chunk| match chunk {
                 Ok(chunk) => book.record(chunk, &model),
-                // Too late to retry (the client has the first bytes), but
-                // the account's state still learns from it: a quota error
-                // in the stream cools it down like any other.
                 Err(error) => {
-                    let verdict = judge(error, &model, now_unix());
-                    if !matches!(
-                        verdict,
-                        Verdict::ReturnToClient { .. } | Verdict::RetrySameAccount { .. }
-                    ) {
-                        act_on(&later, &account, &model, verdict);
-                    }
+                    lease.report(Outcome::Failed(error));
                 }
             });
             Ok((Box::pin(chunks), served))
@@ -119,7 +112,7 @@ pub async fn count_tokens(
 ) -> Result<u64, GatewayError> {
     let request = state.signatures.fit(request, model);
     match run(state, config, model, session, Call::CountTokens(&request)).await? {
-        (Answer::Count(tokens), _) => Ok(tokens),
+        (Answer::Count(tokens), _, _) => Ok(tokens),
         _ => Err(mismatch()),
     }
 }
@@ -214,11 +207,12 @@ async fn run(
     model: &str,
     session: Option<u64>,
     call: Call<'_>,
-) -> Result<(Answer, Served), GatewayError> {
+) -> Result<(Answer, Served, Lease), GatewayError> {
     // One deadline per request, from its arrival: token refresh, every
     // attempt and every wait come out of it.
     let arrived = tokio::time::Instant::from_std(super::record::RequestContext::current().started);
     let deadline = arrived + Duration::from_secs(config.gateway.request_timeout_secs);
+    let reserve = f64::from(config.pool.reserve_percent) / 100.0;
     let mut tried: Vec<i64> = Vec::new();
     let mut last_error: Option<UpstreamError> = None;
     // The first client-side error, kept while a second account checks that the
@@ -235,26 +229,22 @@ async fn run(
             break;
         }
         let now = now_unix();
-        let pick = state.pool.pick(&PickRequest {
+        let leased = state.pool.lease(&PickRequest {
             model,
             session,
             mode: config.gateway.scheduling,
             exclude: &tried,
-            reserve: f64::from(config.pool.reserve_percent) / 100.0,
+            reserve,
             now,
         });
-        let account = match pick {
-            Pick::Account(account) => account,
-            Pick::NoAccounts => return Err(GatewayError::no_accounts()),
+        let lease = match leased {
+            Leased::Account(lease) => lease,
+            Leased::NoAccounts => return Err(GatewayError::no_accounts()),
             _ if client_fault.is_some() => break,
-            Pick::AllLimited { until, total } => {
-                state.pool.publish(PoolEvent::PoolExhausted {
-                    model: model.to_owned(),
-                    until,
-                });
-                return Err(pool_exhausted(model, until, now, total));
+            Leased::AllLimited { until, total } => {
+                return Err(pool_exhausted(state, model, until, now, total));
             }
-            Pick::NoneUsable { .. } if !rotated_retried && rotated.is_some() => {
+            Leased::NoneUsable { .. } if !rotated_retried && rotated.is_some() => {
                 rotated_retried = true;
                 let id = rotated.take().unwrap_or_default();
                 tried.retain(|t| *t != id);
@@ -263,7 +253,7 @@ async fn run(
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            Pick::NoneUsable { total, unusable } => {
+            Leased::NoneUsable { total, unusable } => {
                 // Every account was tried; if they are all limited now, say
                 // when the first frees up rather than pass on the last error.
                 let unfiltered = state.pool.pick(&PickRequest {
@@ -271,15 +261,11 @@ async fn run(
                     session: None,
                     mode: config.gateway.scheduling,
                     exclude: &[],
-                    reserve: f64::from(config.pool.reserve_percent) / 100.0,
+                    reserve,
                     now,
                 });
-                if let Pick::AllLimited { until, total } = unfiltered {
-                    state.pool.publish(PoolEvent::PoolExhausted {
-                        model: model.to_owned(),
-                        until,
-                    });
-                    return Err(pool_exhausted(model, until, now, total));
+                if let crate::pool::Pick::AllLimited { until, total } = unfiltered {
+                    return Err(pool_exhausted(state, model, until, now, total));
                 }
                 return Err(match last_error {
                     Some(error) => GatewayError::from_upstream(&error),
@@ -289,31 +275,29 @@ async fn run(
         };
         let outcome = tokio::time::timeout_at(
             deadline,
-            attempt(state, config, model, &account, call, deadline),
+            attempt(state, config, model, &lease, call, deadline),
         )
         .await
         .unwrap_or_else(|_| Err(out_of_time_error(config)));
         let error = match outcome {
             Ok(answer) => {
-                record_use(state, &account);
-                return Ok((
-                    answer,
-                    Served {
-                        account,
-                        upstream_model: model.to_owned(),
-                    },
-                ));
+                lease.report(Outcome::Served);
+                let served = Served {
+                    account: lease.account().clone(),
+                    upstream_model: model.to_owned(),
+                };
+                return Ok((answer, served, lease));
             }
             Err(error) => error,
         };
         if matches!(error, UpstreamError::Transport { timeout: true, .. }) {
             // The request's time is used up (or the upstream went silent for
-            // all of it): no other account could answer in time either.
+            // all of it): no other account could answer in time either. No
+            // verdict: the lease goes back unreported.
             return Err(GatewayError::from_upstream(&error));
         }
-        let verdict = judge(&error, model, now_unix());
-        tracing::debug!(account = %account.email, %error, ?verdict, "upstream call failed");
-        match verdict {
+        let account = lease.account().id;
+        match lease.failed(&error) {
             Verdict::RetrySameAccount { after }
                 if same_account_retries < MAX_SAME_ACCOUNT_RETRIES =>
             {
@@ -325,22 +309,18 @@ async fn run(
                 tokio::time::sleep(wait).await;
             }
             Verdict::ReturnToClient { status } => match &client_fault {
-                Some((first, _)) if *first == status => {
-                    return Err(GatewayError::from_upstream(&error));
-                }
                 Some(_) => return Err(GatewayError::from_upstream(&error)),
                 None => {
-                    tried.push(account.id);
+                    tried.push(account);
                     client_fault = Some((status, error));
                     continue;
                 }
             },
             verdict => {
                 if matches!(verdict, Verdict::Rotate { .. }) && rotated.is_none() {
-                    rotated = Some(account.id);
+                    rotated = Some(account);
                 }
-                act_on(state, &account, model, verdict);
-                tried.push(account.id);
+                tried.push(account);
                 same_account_retries = 0;
             }
         }
@@ -369,189 +349,18 @@ fn out_of_time_error(config: &Config) -> UpstreamError {
     }
 }
 
-/// What a failure means, by the policy table. Failures without an HTTP
-/// status (the network, a broken answer) are not the account's doing.
-fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
-    match error {
-        UpstreamError::Status {
-            status,
-            message,
-            retry_after,
-            google_status,
-            details,
-        } => policy::classify(
-            &Failure {
-                status: *status,
-                retry_after_secs: retry_after.map(|d| d.as_secs()),
-                google_status: google_status.as_deref(),
-                details,
-                message,
-                oauth_error: None,
-            },
-            model,
-            now,
-        ),
-        UpstreamError::OAuth {
-            status,
-            error,
-            description,
-        } => policy::classify(
-            &Failure {
-                status: *status,
-                retry_after_secs: None,
-                google_status: None,
-                details: &[],
-                message: description.as_deref().unwrap_or(""),
-                oauth_error: Some(error),
-            },
-            model,
-            now,
-        ),
-        UpstreamError::Transport { timeout: false, .. } => Verdict::RetrySameAccount {
-            after: Duration::from_secs(1),
-        },
-        UpstreamError::ClientRetired { message } => Verdict::ClientRetired {
-            message: message.clone(),
-        },
-        UpstreamError::Setup { message, .. } => Verdict::Rotate {
-            reason: message.clone(),
-            retry_after: None,
-        },
-        UpstreamError::Transport { timeout: true, .. } | UpstreamError::Decode(_) => {
-            Verdict::ReturnToClient { status: 502 }
-        }
-    }
-}
-
-/// Carries out a verdict on the account: in memory at once, in the store off
-/// the request path, and as an event for notifications and the window.
-fn act_on(state: &AppState, account: &Arc<PoolAccount>, model: &str, verdict: Verdict) {
-    match verdict {
-        Verdict::CoolDown {
-            scope,
-            until,
-            reason,
-        } => limit(state, account, scope, LimitKind::CoolingDown, until, reason),
-        Verdict::QuotaExhausted {
-            scope,
-            resets_at,
-            reason,
-            ..
-        } => {
-            limit(
-                state,
-                account,
-                scope,
-                LimitKind::QuotaExhausted,
-                resets_at,
-                reason,
-            );
-            // The quota shows when it really resets; ask for it now.
-            let _ = state.quota_refresh.send(account.id);
-        }
-        Verdict::NeedsRelogin { reason } => {
-            set_status(state, account, AccountStatus::NeedsRelogin, reason, None);
-        }
-        Verdict::NeedsVerification { link, message } => {
-            set_status(state, account, AccountStatus::Forbidden, message, link);
-        }
-        Verdict::Forbidden { reason } => {
-            set_status(state, account, AccountStatus::Forbidden, reason, None);
-        }
-        Verdict::Suspended { link, message } => {
-            set_status(state, account, AccountStatus::Suspended, message, link);
-        }
-        Verdict::ClientRetired { message } => {
-            set_status(state, account, AccountStatus::ClientRetired, message, None);
-        }
-        Verdict::Rotate { reason, .. } => {
-            tracing::info!(account = %account.email, model, %reason, "moving to another account");
-        }
-        Verdict::RefreshToken
-        | Verdict::RetrySameAccount { .. }
-        | Verdict::ReturnToClient { .. } => {}
-    }
-}
-
-pub(crate) fn limit(
-    state: &AppState,
-    account: &Arc<PoolAccount>,
-    scope: LimitScope,
-    kind: LimitKind,
-    until: i64,
-    reason: String,
-) {
-    let model = match scope {
-        LimitScope::Model(model) => Some(model),
-        LimitScope::Account => None,
-    };
-    if !account.add_limit(Limit {
-        model: model.clone(),
-        kind,
-        until,
-        reason: reason.clone(),
-    }) {
-        // A limit on the same model that ends later stays (and is stored).
-        return;
-    }
-    tracing::warn!(
-        account = %account.email,
-        model = model.as_deref().unwrap_or("(all models)"),
-        until,
-        %reason,
-        "{}",
-        if kind == LimitKind::QuotaExhausted { "quota exhausted" } else { "cooling down" }
-    );
-    state.pool.publish(PoolEvent::Limited {
-        account_id: account.id,
-        email: account.email.clone(),
-        model: model.clone(),
-        quota_exhausted: kind == LimitKind::QuotaExhausted,
-        until,
-        why: reason.clone(),
-    });
-    let record = LimitRecord {
-        account_id: account.id,
-        model,
-        kind,
-        until,
-        reason,
-    };
-    persist(state, "save the account's limit", move |store| {
-        store.set_limit(&record)
-    });
-}
-
-/// Changes an account's lasting status, once: a second request that sees the
-/// same failure finds the account already marked and sends no second event.
-pub(crate) fn set_status(
-    state: &AppState,
-    account: &Arc<PoolAccount>,
-    status: AccountStatus,
-    reason: String,
-    link: Option<String>,
-) {
-    if account.status() == status {
-        return;
-    }
-    let from = account.set_status(status, Some(reason.clone()), link.clone());
-    tracing::warn!(account = %account.email, status = status.label(), %reason, "account status changed");
-    state.pool.publish(PoolEvent::StatusChanged {
-        account_id: account.id,
-        email: account.email.clone(),
-        from,
-        to: status,
-        why: reason.clone(),
-        link: link.clone(),
-    });
-    let id = account.id;
-    persist(state, "save the account's status", move |store| {
-        store.set_status_with_link(id, status, Some(&reason), link.as_deref())
-    });
-}
-
 /// Every account is limited for this model: a 429 that says when to come back.
-fn pool_exhausted(model: &str, until: i64, now: i64, total: usize) -> GatewayError {
+fn pool_exhausted(
+    state: &AppState,
+    model: &str,
+    until: i64,
+    now: i64,
+    total: usize,
+) -> GatewayError {
+    state.pool.publish(PoolEvent::PoolExhausted {
+        model: model.to_owned(),
+        until,
+    });
     let seconds = (until - now).max(1);
     let when = chrono::DateTime::from_timestamp(until, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
@@ -575,10 +384,11 @@ async fn attempt(
     state: &AppState,
     config: &Config,
     model: &str,
-    account: &Arc<PoolAccount>,
+    lease: &Lease,
     call: Call<'_>,
     deadline: tokio::time::Instant,
 ) -> Result<Answer, UpstreamError> {
+    let account = lease.account();
     let profile = config
         .google
         .oauth_profile(&account.oauth_client)
@@ -610,61 +420,37 @@ async fn attempt(
     }
     let mut retried_after_401 = false;
     loop {
-        let token = fresh_token(state, config, account).await?;
+        let token = lease
+            .token(|refresh_token| refresh(state, config, profile, refresh_token))
+            .await?;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match call_upstream(state, config, model, account, &token, profile, call, left).await {
             Err(error) if error.status() == Some(401) && !retried_after_401 => {
                 // The token may have been revoked early: one new token, one
-                // more try. Only this token goes: another request may have
-                // fetched a new one already.
+                // more try.
                 retried_after_401 = true;
-                account.invalidate_token_if(&token);
+                lease.token_rejected(&token);
             }
             other => return other,
         }
     }
 }
 
-async fn fresh_token(
+/// A new access token from Google's token endpoint (for [`Lease::token`]).
+pub(crate) async fn refresh(
     state: &AppState,
     config: &Config,
-    account: &Arc<PoolAccount>,
-) -> Result<Secret, UpstreamError> {
-    match google::access_token(&state.google, &config.google, account).await? {
-        TokenOutcome::Cached(token) => Ok(token),
-        TokenOutcome::Refreshed(grant) => {
-            let (id, token, expires_at) =
-                (account.id, grant.access_token.clone(), grant.expires_at);
-            persist(state, "save the new access token", move |store| {
-                store.save_access_token(id, &token, expires_at)
-            });
-            Ok(grant.access_token)
-        }
-    }
-}
-
-/// Accounts' "last used" is written at most this often (it is shown to the
-/// minute; writing it per request made a database write per request).
-const LAST_USE_SAVE_INTERVAL_SECS: i64 = 60;
-
-fn record_use(state: &AppState, account: &PoolAccount) {
-    let now = now_unix();
-    if !account.should_save_use(now, LAST_USE_SAVE_INTERVAL_SECS) {
-        return;
-    }
-    let id = account.id;
-    persist(state, "record the account's last use", move |store| {
-        store.touch_last_used(id, now)
-    });
-}
-
-/// Queues a write to the store, in order (see [`AppState::persist`]).
-fn persist(
-    state: &AppState,
-    what: &'static str,
-    work: impl FnOnce(&crate::store::Store) -> Result<(), crate::store::StoreError> + Send + 'static,
-) {
-    state.persist(what, work);
+    profile: &OAuthClientProfile,
+    refresh_token: Secret,
+) -> Result<AccessToken, UpstreamError> {
+    let grant = state
+        .google
+        .refresh_access_token(&config.google, profile, &refresh_token)
+        .await?;
+    Ok(AccessToken {
+        value: grant.access_token,
+        expires_at: grant.expires_at,
+    })
 }
 
 fn none_usable(total: usize, unusable: &[(String, AccountStatus)]) -> GatewayError {

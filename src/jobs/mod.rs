@@ -22,7 +22,6 @@ use crate::gateway::AppState;
 use crate::pool::{PoolAccount, PoolEvent};
 use crate::store::now_unix;
 use crate::upstream::UpstreamError;
-use crate::upstream::google::{self, TokenOutcome};
 
 /// How often the database is checked for changes made by other processes.
 const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(2);
@@ -98,26 +97,7 @@ async fn recover(state: AppState) {
             () = state.shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let now = now_unix();
-        let mut any = false;
-        for account in state.pool.snapshot().iter() {
-            for limit in account.take_expired_limits(now) {
-                any = true;
-                tracing::info!(
-                    account = %account.email,
-                    model = limit.model.as_deref().unwrap_or("(all models)"),
-                    "limit ended; the account serves again"
-                );
-                state.pool.publish(PoolEvent::Recovered {
-                    account_id: account.id,
-                    email: account.email.clone(),
-                    model: limit.model,
-                });
-            }
-        }
-        if any && let Err(error) = state.store.run(move |s| s.clear_expired_limits(now)).await {
-            tracing::warn!(%error, "cannot clear ended limits");
-        }
+        state.pool.recover(now_unix());
     }
 }
 
@@ -173,25 +153,18 @@ pub async fn refresh_quota(
     let Some(profile) = config.google.oauth_profile(&account.oauth_client) else {
         return Ok(());
     };
-    let token = match google::access_token(&state.google, &config.google, account).await? {
-        TokenOutcome::Cached(token) => token,
-        TokenOutcome::Refreshed(grant) => {
-            let (id, token, expires_at) =
-                (account.id, grant.access_token.clone(), grant.expires_at);
-            let _ = state
-                .store
-                .run(move |s| s.save_access_token(id, &token, expires_at))
-                .await;
-            grant.access_token
-        }
-    };
+    let token = state
+        .pool
+        .access_token(account, |refresh_token| {
+            crate::gateway::relay::refresh(state, &config, profile, refresh_token)
+        })
+        .await?;
     if let Some(message) = state
         .google
         .retired_client(&config.google, profile, &token, &project)
         .await?
     {
-        crate::gateway::relay::set_status(
-            state,
+        state.pool.set_status(
             account,
             crate::store::AccountStatus::ClientRetired,
             crate::accounts::client_retired_reason(&message),
@@ -203,46 +176,10 @@ pub async fn refresh_quota(
         .google
         .account_state(&config.google, profile, &token, &project)
         .await?;
-    let now = now_unix();
-    // An empty window is the same news as a 429 saying so: a limit until the
-    // reset, and the notification. A window showing quota never lifts a
-    // limit a 429 set (google-2026.md §4).
-    for limit in crate::pool::window_limits(&polled.windows, now) {
-        let current = account.limits(now);
-        let known = current
-            .iter()
-            .any(|l| l.model == limit.model && l.until >= limit.until);
-        if known {
-            // Stored already (say by `accounts add` in another process):
-            // still say so, for the notification (which shows once per
-            // window however often it is told).
-            state.pool.publish(crate::pool::PoolEvent::Limited {
-                account_id: account.id,
-                email: account.email.clone(),
-                model: limit.model,
-                quota_exhausted: true,
-                until: limit.until,
-                why: limit.reason,
-            });
-        } else {
-            crate::gateway::relay::limit(
-                state,
-                account,
-                crate::pool::policy::LimitScope::Model(limit.model.unwrap_or_default()),
-                limit.kind,
-                limit.until,
-                limit.reason,
-            );
-        }
-    }
-    account.set_windows(polled.windows.clone());
-    if let Some(catalog) = polled.catalog.clone() {
-        account.set_catalog(catalog);
-    }
     let quotas = polled.quotas.clone();
-    if !quotas.is_empty() {
-        account.set_quotas(&quotas);
-    }
+    state
+        .pool
+        .apply_poll(account, polled.catalog, polled.windows, polled.quotas);
     let threshold = f64::from(config.notifications.quota_warning_percent) / 100.0;
     for quota in &quotas {
         let Some(remaining) = quota.remaining_fraction else {
@@ -259,20 +196,6 @@ pub async fn refresh_quota(
             });
         }
     }
-    let id = account.id;
-    state
-        .store
-        .run(move |s| {
-            if !polled.quotas.is_empty() {
-                s.replace_quotas(id, &polled.quotas)?;
-            }
-            if let Some(catalog) = &polled.catalog {
-                s.set_catalog(id, catalog)?;
-            }
-            s.set_windows(id, &polled.windows)
-        })
-        .await
-        .map_err(|e| UpstreamError::Decode(format!("cannot save the quota: {e}")))?;
     Ok(())
 }
 
@@ -280,7 +203,7 @@ pub async fn refresh_quota(
 /// already queued are still written.
 async fn write_in_order(
     state: AppState,
-    mut writes: tokio::sync::mpsc::UnboundedReceiver<crate::gateway::StoreWrite>,
+    mut writes: tokio::sync::mpsc::UnboundedReceiver<crate::store::StoreWrite>,
 ) {
     loop {
         let write = tokio::select! {

@@ -1,13 +1,20 @@
 //! The accounts the gateway may use right now, and the choice between them.
 //!
 //! The pool is an in-memory mirror of the store's accounts plus the state that
-//! only matters while running (cached access tokens, the round-robin cursor).
-//! It does no I/O: the gateway persists what changes and reloads the pool when
-//! another process (the CLI) changed the database.
+//! only matters while running (cached access tokens, the round-robin cursor),
+//! and the one owner of account state: requests take a [`Lease`] and report
+//! what came of their call on it; the pool applies the policy's verdict,
+//! announces it and persists it in order (`changes`). Nobody else changes an
+//! account: the mutators below are private to this module. No HTTP in here:
+//! a token refresh is the caller's closure. The gateway reloads the pool
+//! when another process (the CLI) changed the database.
 
 pub mod policy;
 
 pub mod events;
+
+mod changes;
+mod lease;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
+pub use changes::{REFRESH_MARGIN_SECS, Sink};
 pub use events::PoolEvent;
+pub use lease::{Lease, Leased, Outcome};
 
 use crate::config::Scheduling;
 use crate::secret::Secret;
@@ -131,7 +140,7 @@ pub struct PoolAccount {
     limits: Mutex<Vec<Limit>>,
     /// Held while refreshing, so concurrent requests wait for one refresh
     /// instead of each sending their own (a refresh storm can get a token revoked).
-    pub refresh_lock: tokio::sync::Mutex<()>,
+    refresh_lock: tokio::sync::Mutex<()>,
     refresh_failure: Mutex<Option<RefreshFailure>>,
     /// When the last use was written to the store (Unix seconds): writing it
     /// on every request cost a database write per request.
@@ -201,7 +210,7 @@ impl PoolAccount {
 
     /// Whether a use at `now` should be written to the store: at most once per
     /// `every_secs` per account.
-    pub fn should_save_use(&self, now: i64, every_secs: i64) -> bool {
+    fn should_save_use(&self, now: i64, every_secs: i64) -> bool {
         use std::sync::atomic::Ordering;
         let saved = self.last_use_saved.load(Ordering::Relaxed);
         now - saved >= every_secs
@@ -224,19 +233,14 @@ impl PoolAccount {
         self.token.lock().clone()
     }
 
-    pub fn set_token(&self, token: AccessToken) {
+    fn set_token(&self, token: AccessToken) {
         *self.token.lock() = Some(token);
-    }
-
-    /// Forgets the cached token (after the upstream rejected it).
-    pub fn invalidate_token(&self) {
-        *self.token.lock() = None;
     }
 
     /// Forgets the cached token only if it is still `rejected`: a request
     /// that got a late 401 must not throw away the token another request has
     /// just fetched (concurrent 401s then refresh once, not N times).
-    pub fn invalidate_token_if(&self, rejected: &Secret) {
+    fn invalidate_token_if(&self, rejected: &Secret) {
         let mut token = self.token.lock();
         if token.as_ref().is_some_and(|t| &t.value == rejected) {
             *token = None;
@@ -249,7 +253,7 @@ impl PoolAccount {
         self.refresh_failure.lock().clone()
     }
 
-    pub fn set_refresh_failure(&self, failure: Option<RefreshFailure>) {
+    fn set_refresh_failure(&self, failure: Option<RefreshFailure>) {
         *self.refresh_failure.lock() = failure;
     }
 
@@ -266,7 +270,7 @@ impl PoolAccount {
     }
 
     /// Sets the status; returns the previous one.
-    pub fn set_status(
+    fn set_status(
         &self,
         status: AccountStatus,
         reason: Option<String>,
@@ -287,7 +291,7 @@ impl PoolAccount {
         self.quotas.lock().get(model).copied()
     }
 
-    pub fn set_quotas(&self, quotas: &[QuotaRecord]) {
+    fn set_quotas(&self, quotas: &[QuotaRecord]) {
         *self.quotas.lock() = quotas
             .iter()
             .map(|q| {
@@ -307,7 +311,7 @@ impl PoolAccount {
         self.catalog.lock().clone()
     }
 
-    pub fn set_catalog(&self, catalog: ModelCatalog) {
+    fn set_catalog(&self, catalog: ModelCatalog) {
         *self.catalog.lock() = Some(Arc::new(catalog));
     }
 
@@ -315,7 +319,7 @@ impl PoolAccount {
         self.windows.lock().clone()
     }
 
-    pub fn set_windows(&self, windows: Vec<QuotaWindow>) {
+    fn set_windows(&self, windows: Vec<QuotaWindow>) {
         *self.windows.lock() = windows;
     }
 
@@ -366,7 +370,7 @@ impl PoolAccount {
     /// Adds a limit, unless one on the same model (or group) already ends
     /// later: a 30 s rate limit must not shorten a 3-hour exhausted quota.
     /// Returns whether it was applied.
-    pub fn add_limit(&self, limit: Limit) -> bool {
+    fn add_limit(&self, limit: Limit) -> bool {
         let mut limits = self.limits.lock();
         if limits
             .iter()
@@ -380,7 +384,7 @@ impl PoolAccount {
     }
 
     /// Removes limits that ended by `now`, and returns them.
-    pub fn take_expired_limits(&self, now: i64) -> Vec<Limit> {
+    fn take_expired_limits(&self, now: i64) -> Vec<Limit> {
         let mut limits = self.limits.lock();
         let (expired, kept): (Vec<Limit>, Vec<Limit>) =
             limits.drain(..).partition(|l| l.until <= now);
@@ -438,10 +442,11 @@ pub struct PickRequest<'a> {
     pub now: i64,
 }
 
-/// What [`Pool::pick`] found.
+/// What [`Pool::pick`] found (an account), or [`Pool::lease`] (a lease on
+/// one): the choice, or why there is none.
 #[derive(Debug)]
-pub enum Pick {
-    Account(Arc<PoolAccount>),
+pub enum Pick<A = Arc<PoolAccount>> {
+    Account(A),
     /// The pool has no accounts at all.
     NoAccounts,
     /// Every account that could serve is limited; the first frees up at `until`.
@@ -468,6 +473,8 @@ pub struct Pool {
     /// session → (account id, last use). A short lock per pick.
     sessions: Mutex<HashMap<u64, (i64, i64)>>,
     events: broadcast::Sender<PoolEvent>,
+    /// Where changes are persisted; set when a gateway starts.
+    sink: RwLock<Option<Sink>>,
 }
 
 impl Default for Pool {
@@ -483,6 +490,7 @@ impl Pool {
             cursor: AtomicUsize::new(0),
             sessions: Mutex::new(HashMap::new()),
             events: broadcast::channel(256).0,
+            sink: RwLock::new(None),
         }
     }
 
@@ -728,6 +736,7 @@ fn best_candidate<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::now_unix;
 
     fn record(id: i64, status: AccountStatus) -> AccountRecord {
         AccountRecord {
@@ -1010,6 +1019,126 @@ mod tests {
         assert!(account.should_save_use(1_000, 60));
         assert!(!account.should_save_use(1_030, 60));
         assert!(account.should_save_use(1_061, 60));
+    }
+
+    fn rate_limited(secs: u64) -> crate::upstream::UpstreamError {
+        crate::upstream::UpstreamError::Status {
+            status: 429,
+            message: "Resource has been exhausted".into(),
+            retry_after: Some(std::time::Duration::from_secs(secs)),
+            google_status: Some("RESOURCE_EXHAUSTED".into()),
+            details: Vec::new(),
+        }
+    }
+
+    fn leased(pool: &Arc<Pool>, exclude: &[i64]) -> Lease {
+        let request = PickRequest {
+            now: now_unix(),
+            ..request(Scheduling::Balance, None, exclude)
+        };
+        match pool.lease(&request) {
+            Leased::Account(lease) => lease,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lease_reports_its_outcome_and_the_pool_applies_it() {
+        let pool = Arc::new(pool_of(2));
+        let mut events = pool.subscribe();
+        // A lease dropped without a report changes nothing.
+        drop(leased(&pool, &[]));
+        assert!(
+            pool.snapshot()
+                .iter()
+                .all(|a| a.limits(now_unix()).is_empty())
+        );
+        assert!(events.try_recv().is_err());
+        // A reported rate limit cools that account down for the model, and
+        // says so once.
+        let lease = leased(&pool, &[]);
+        let id = lease.account().id;
+        let verdict = lease.report(Outcome::Failed(&rate_limited(30)));
+        assert!(
+            matches!(verdict, Some(policy::Verdict::CoolDown { .. })),
+            "{verdict:?}"
+        );
+        let limit = pool
+            .account(id)
+            .unwrap()
+            .limit_for("m", now_unix())
+            .unwrap();
+        assert_eq!(limit.kind, LimitKind::CoolingDown);
+        assert!(matches!(
+            events.try_recv(),
+            Ok(PoolEvent::Limited { account_id, .. }) if account_id == id
+        ));
+        // A success is no verdict and leaves the limit alone; the next
+        // lease goes to the other account.
+        assert!(lease.report(Outcome::Served).is_none());
+        assert_ne!(leased(&pool, &[]).account().id, id);
+        // A status change is made (and announced) once, however many
+        // requests report it.
+        let suspended = crate::upstream::UpstreamError::Status {
+            status: 403,
+            message:
+                "This service has been disabled in this account for violation of Terms of Service."
+                    .into(),
+            retry_after: None,
+            google_status: Some("PERMISSION_DENIED".into()),
+            details: Vec::new(),
+        };
+        let other = leased(&pool, &[id]);
+        let again = leased(&pool, &[id]);
+        other.report(Outcome::Failed(&suspended));
+        again.report(Outcome::Failed(&suspended));
+        assert_eq!(other.account().status(), AccountStatus::Suspended);
+        let changes = std::iter::from_fn(|| events.try_recv().ok())
+            .filter(|e| matches!(e, PoolEvent::StatusChanged { .. }))
+            .count();
+        assert_eq!(changes, 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_token_requests_refresh_once() {
+        let pool = Arc::new(pool_of(1));
+        let account = pool.snapshot()[0].clone();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let fetch = |_refresh: Secret| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok(AccessToken {
+                value: Secret::new("ya29.new"),
+                expires_at: now_unix() + 3600,
+            })
+        };
+        let tokens =
+            futures::future::join_all((0..20).map(|_| pool.access_token(&account, fetch))).await;
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.as_ref().unwrap().expose() == "ya29.new")
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A failed refresh is shared by the requests that waited for it:
+        // one call to the token endpoint, every waiter gets its answer.
+        account.invalidate_token_if(&Secret::new("ya29.new"));
+        let failing = |_refresh: Secret| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Err(crate::upstream::UpstreamError::OAuth {
+                status: 400,
+                error: "invalid_grant".into(),
+                description: None,
+            })
+        };
+        let failures =
+            futures::future::join_all((0..20).map(|_| pool.access_token(&account, failing))).await;
+        assert!(failures.iter().all(|f| matches!(
+            f,
+            Err(crate::upstream::UpstreamError::OAuth { error, .. }) if error == "invalid_grant"
+        )));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -30,6 +30,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::upstream::UpstreamError;
+
 /// How long to wait before retrying the same account after a transient
 /// server error (500, 502, 504) when the upstream gives no delay. Short because
 /// these are usually one-off; the caller bounds the number of retries.
@@ -179,6 +181,61 @@ pub fn classify(failure: &Failure<'_>, model: &str, now: i64) -> Verdict {
             reason: format!("unexpected HTTP {status} from the upstream"),
             retry_after: None,
         },
+    }
+}
+
+/// What a failed upstream call means: its HTTP answer by [`classify`];
+/// failures without one (the network, a broken answer) are not the account's
+/// doing.
+pub fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
+    match error {
+        UpstreamError::Status {
+            status,
+            message,
+            retry_after,
+            google_status,
+            details,
+        } => classify(
+            &Failure {
+                status: *status,
+                retry_after_secs: retry_after.map(|d| d.as_secs()),
+                google_status: google_status.as_deref(),
+                details,
+                message,
+                oauth_error: None,
+            },
+            model,
+            now,
+        ),
+        UpstreamError::OAuth {
+            status,
+            error,
+            description,
+        } => classify(
+            &Failure {
+                status: *status,
+                retry_after_secs: None,
+                google_status: None,
+                details: &[],
+                message: description.as_deref().unwrap_or(""),
+                oauth_error: Some(error),
+            },
+            model,
+            now,
+        ),
+        UpstreamError::Transport { timeout: false, .. } => Verdict::RetrySameAccount {
+            after: Duration::from_secs(1),
+        },
+        UpstreamError::ClientRetired { message } => Verdict::ClientRetired {
+            message: message.clone(),
+        },
+        UpstreamError::Setup { message, .. } => Verdict::Rotate {
+            reason: message.clone(),
+            retry_after: None,
+        },
+        UpstreamError::Transport { timeout: true, .. } | UpstreamError::Decode(_) => {
+            Verdict::ReturnToClient { status: 502 }
+        }
     }
 }
 

@@ -5,10 +5,41 @@
 //! and never touches the roll-ups.
 
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
-use crate::gateway::recent::RequestRecord;
+
+/// One finished (or failed) request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequestRecord {
+    pub request_id: String,
+    /// Unix milliseconds when it arrived.
+    pub at_ms: i64,
+    /// `openai`, `anthropic` or `gemini`.
+    pub protocol: String,
+    /// The route: `chat.completions`, `messages`, …
+    pub route: String,
+    pub model: String,
+    pub upstream_model: String,
+    /// The account's email; empty when no account was reached.
+    pub account: String,
+    pub status: u16,
+    /// Until the whole answer was sent.
+    pub latency_ms: u64,
+    /// Until the first byte of a stream.
+    pub ttfb_ms: Option<u64>,
+    pub stream: bool,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// A short machine name for what went wrong (`rate_limit_error`, `connection_lost`).
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+    /// The client's address, when it was not loopback.
+    pub client: Option<String>,
+}
 
 /// A request as the log keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upserted};
 pub use catalog::{ModelCatalog, ModelInfo, QuotaWindow, model_group};
 pub use limits::{LimitKind, LimitRecord};
-pub use log::{LogEntry, LoggedRequest, UsageRow, UsageTotals};
+pub use log::{LogEntry, LoggedRequest, RequestRecord, UsageRow, UsageTotals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,6 +49,16 @@ pub enum StoreError {
     #[error("database task failed: {0}")]
     Task(String),
 }
+
+/// One write to the store, queued for a writer that runs writes in the
+/// order they were made: what it is (for the log) and the work.
+pub struct StoreWrite {
+    pub what: &'static str,
+    pub work: WriteWork,
+}
+
+/// The work of a [`StoreWrite`].
+pub type WriteWork = Box<dyn FnOnce(&Store) -> Result<(), StoreError> + Send>;
 
 /// A handle to the database. Cheap to clone.
 #[derive(Clone)]

@@ -5,14 +5,12 @@
 //! Every URL comes from `[google]` in the config, so tests point them at a mock.
 
 mod code_assist;
-mod credentials;
 mod error;
 mod oauth;
 
 use std::time::Duration;
 
 pub use code_assist::{AccountSetup, AccountState, StreamChunks, Target};
-pub use credentials::{REFRESH_MARGIN_SECS, TokenOutcome, access_token};
 pub use error::GoogleApiError;
 pub use oauth::{AuthorizationRequest, TokenGrant, authorization_url};
 
