@@ -1776,6 +1776,44 @@ impl Bench {
             "< 100 MB",
             Some(peak * 1024 < 100_000_000 && ok == streams),
         );
+        // What clients send is kept only in bounded pieces (issue 13 item
+        // 5): 300 requests, each naming a new 100 KB model, must not grow
+        // the resident (metrics labels, recent list, sessions, log).
+        let names = 300;
+        let before = proc_status_kib(pid, "VmRSS").unwrap_or(0);
+        let url = serve.url("/v1/chat/completions");
+        let client = self.client.clone();
+        let answered = self.client_rt.block_on(async move {
+            let mut answered = 0;
+            for n in 0..names {
+                let model = format!("{n:06}-{}", "m".repeat(100 * 1024));
+                let body = serde_json::json!({
+                    "model": model,
+                    "messages": [{"role": "user", "content": "hi"}],
+                })
+                .to_string();
+                let call = Call::new(url.clone(), API_KEY, body);
+                if call.send(&client).send().await.is_ok() {
+                    answered += 1;
+                }
+            }
+            answered
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        let after_names = proc_status_kib(pid, "VmRSS").unwrap_or(0);
+        let grown = after_names.saturating_sub(before);
+        println!(
+            "  {names} requests with unique 100 KB model names ({answered} answered): VmRSS {} → {} (+{})",
+            mib(before),
+            mib(after_names),
+            mib(grown)
+        );
+        self.report.add(
+            format!("serve RSS growth, {names} unique 100 KB model names"),
+            format!("+{}", mib(grown)),
+            "< +8 MiB",
+            Some(grown < 8 * 1024 && answered == names),
+        );
         drop(serve);
     }
 

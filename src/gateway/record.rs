@@ -140,20 +140,23 @@ pub fn error_kind_for(status: u16) -> &'static str {
     }
 }
 
-/// Publishes a finished request: the recent list, the metrics, and the log.
 /// A model name kept for a request, at most (in characters).
 const MAX_NAME_CHARS: usize = 128;
 /// An error message kept for a request, at most.
 const MAX_MESSAGE_CHARS: usize = 2_000;
 
-/// Cuts `text` to `max` characters, marking the cut.
+/// Cuts `text` to `max` characters, marking the cut, and gives back the
+/// memory it no longer needs (`truncate` alone keeps the whole capacity: 500
+/// kept records of 100 KB model names held 100 MB).
 fn cap_string(text: &mut String, max: usize) {
     if let Some((end, _)) = text.char_indices().nth(max) {
         text.truncate(end);
         text.push('…');
+        text.shrink_to_fit();
     }
 }
 
+/// Publishes a finished request: the recent list, the metrics, and the log.
 pub fn finish(
     state: &AppState,
     context: &RequestContext,
@@ -312,6 +315,14 @@ fn redact_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capped_string_gives_its_memory_back() {
+        let mut name = "m".repeat(100_000);
+        cap_string(&mut name, MAX_NAME_CHARS);
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS + 1);
+        assert!(name.capacity() < 1_000, "capacity {}", name.capacity());
+    }
 
     #[test]
     fn bodies_lose_their_secrets_and_are_capped() {
