@@ -17,6 +17,7 @@ use crate::config::{Config, OAuthClientProfile};
 use crate::pool::policy::Verdict;
 use crate::pool::{AccessToken, Lease, Leased, Outcome, PickRequest, PoolAccount, PoolEvent};
 use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse};
+use crate::protocol::schema::JsonTextTools;
 use crate::secret::Secret;
 use crate::store::{AccountStatus, now_unix};
 use crate::upstream::UpstreamError;
@@ -65,8 +66,12 @@ pub async fn generate(
     request: &GenerateContentRequest,
 ) -> Result<(GenerateContentResponse, Served), GatewayError> {
     let request = state.signatures.fit(request, model);
+    let json_text = JsonTextTools::of(request.tools.as_deref());
     match run(state, config, model, session, Call::Generate(&request)).await? {
-        (Answer::Whole(answer), served, _) => {
+        (Answer::Whole(mut answer), served, _) => {
+            if let Some(tools) = &json_text {
+                tools.restore_response(&mut answer);
+            }
             state.signatures.record(&answer, model);
             Ok((answer, served))
         }
@@ -83,6 +88,7 @@ pub async fn stream(
 ) -> Result<(StreamChunks, Served), GatewayError> {
     use futures::StreamExt;
     let request = state.signatures.fit(request, model);
+    let json_text = JsonTextTools::of(request.tools.as_deref());
     match run(state, config, model, session, Call::Stream(&request)).await? {
         (Answer::Stream(chunks), served, lease) => {
             let book = state.signatures.clone();
@@ -90,10 +96,18 @@ pub async fn stream(
             // The lease goes with the stream: too late to retry (the client
             // has the first bytes), but the account still learns from an
             // error in it (a quota error cools it down like any other).
-            let chunks = chunks.inspect(move |chunk| match chunk {
-                Ok(chunk) => book.record(chunk, &model),
+            // Gemini sends each function call whole, in one event.
+            let chunks = chunks.map(move |chunk| match chunk {
+                Ok(mut chunk) => {
+                    if let Some(tools) = &json_text {
+                        tools.restore_response(&mut chunk);
+                    }
+                    book.record(&chunk, &model);
+                    Ok(chunk)
+                }
                 Err(error) => {
-                    lease.report(Outcome::Failed(error));
+                    lease.report(Outcome::Failed(&error));
+                    Err(error)
                 }
             });
             Ok((Box::pin(chunks), served))

@@ -4,6 +4,14 @@
 //! become `nullable`, and every constraint Gemini cannot express is written
 //! into the `description`, so the model still sees it: no meaning is dropped
 //! silently.
+//!
+//! Parts Gemini has no shape for — a free-form object (no `properties`,
+//! perhaps `additionalProperties`), an "anything" schema (`{}`, `true`), the
+//! inner level of a recursive `$ref` — become a STRING the model fills with
+//! JSON text, marked in its description ([`JSON_TEXT_MARK`]). Gemini refuses
+//! an OBJECT without properties ("should be non-empty for OBJECT type").
+//! [`JsonTextTools`] turns such strings in the model's function calls back
+//! into the JSON the client's tool expects, so the client never notices.
 
 use serde_json::{Map, Value, json};
 
@@ -54,6 +62,19 @@ const DROPPED: &[&str] = &[
 
 const MAX_DEPTH: usize = 32;
 
+/// Ends the description of a STRING that stands for a JSON value.
+pub const JSON_TEXT_MARK: &str = "as JSON text)";
+
+/// A STRING standing for JSON: `what` is said to the model.
+fn json_text(description: Option<&str>, what: &str) -> Value {
+    let base = description
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d} "))
+        .unwrap_or_default();
+    json!({"type": "STRING", "description": format!("{base}({what}, {JSON_TEXT_MARK}")})
+}
+
 /// Gemini's `parameters` for a tool whose JSON Schema is `schema`. `None` when
 /// the tool takes no parameters (Gemini wants the field left out then).
 pub fn gemini_parameters_from_json_schema(schema: &Value) -> Result<Option<Value>, String> {
@@ -61,12 +82,14 @@ pub fn gemini_parameters_from_json_schema(schema: &Value) -> Result<Option<Value
         return Ok(None);
     }
     let cleaned = clean(schema, schema, 0, &mut Vec::new())?;
-    let no_properties = cleaned.get("type").and_then(Value::as_str) == Some("OBJECT")
+    // Gemini's parameters are an OBJECT with properties; anything else (no
+    // properties, `{}`) takes none.
+    let usable = cleaned.get("type").and_then(Value::as_str) == Some("OBJECT")
         && cleaned
             .get("properties")
             .and_then(Value::as_object)
-            .is_none_or(Map::is_empty);
-    Ok((!no_properties).then_some(cleaned))
+            .is_some_and(|p| !p.is_empty());
+    Ok(usable.then_some(cleaned))
 }
 
 /// `refs` are the `$ref`s being expanded on the way here: one met again is
@@ -83,26 +106,27 @@ fn clean(
         ));
     }
     let Some(object) = schema.as_object() else {
-        // `true` / `{}`: anything goes.
-        return Ok(json!({ "type": "STRING" }));
+        // `true`: anything goes.
+        return Ok(json_text(None, "any JSON value"));
     };
+    let description = object.get("description").and_then(Value::as_str);
+    if object
+        .keys()
+        .all(|k| k == "description" || DROPPED.contains(&k.as_str()))
+        && depth > 0
+    {
+        // `{}` (or only annotations): anything goes.
+        return Ok(json_text(description, "any JSON value"));
+    }
     if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
         if refs.iter().any(|r| r == reference) {
             // The schema refers to itself (a tree, a linked list): Gemini
             // takes no recursion, so the inner level is free-form JSON.
-            let name = reference.rsplit('/').next().unwrap_or(reference);
-            let mut cut = Map::new();
-            cut.insert("type".to_owned(), json!("STRING"));
-            let base = object
-                .get("description")
-                .and_then(Value::as_str)
-                .map(|d| format!("{d} "))
-                .unwrap_or_default();
-            cut.insert(
-                "description".to_owned(),
-                json!(format!("{base}(JSON text of another {name})")),
-            );
-            return Ok(Value::Object(cut));
+            let name = match reference.rsplit('/').next() {
+                Some(name) if !name.is_empty() && name != "#" => name,
+                _ => "value of this whole shape",
+            };
+            return Ok(json_text(description, &format!("another {name}")));
         }
         let target = resolve(reference, root)?;
         let mut merged = target.as_object().cloned().unwrap_or_default();
@@ -263,10 +287,27 @@ fn clean(
     }
     // Gemini refuses an ARRAY without `items`: any element becomes text.
     if kind.as_deref() == Some("array") && !out.contains_key("items") {
-        out.insert(
-            "items".to_owned(),
-            json!({"type": "STRING", "description": "any JSON value"}),
-        );
+        out.insert("items".to_owned(), json_text(None, "any JSON value"));
+    }
+    // and an OBJECT without properties: below the top, the object is text.
+    // (At the top, a tool without properties takes no parameters.)
+    let free_form = kind.as_deref() == Some("object")
+        && out
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty);
+    if free_form && depth > 0 {
+        let said = out.get("description").and_then(Value::as_str);
+        let mut text = json_text(said, "a JSON object");
+        if let Some(true) = out.get("nullable").and_then(Value::as_bool) {
+            text["nullable"] = json!(true);
+        }
+        if !notes.is_empty()
+            && let Some(Value::String(d)) = text.get_mut("description")
+        {
+            *d = format!("{d} ({})", notes.join("; "));
+        }
+        return Ok(text);
     }
     // `required` may only name properties that exist.
     if let Some(required) = out.get("required").and_then(Value::as_array).cloned() {
@@ -369,6 +410,125 @@ fn resolve(reference: &str, root: &Value) -> Result<Value, String> {
     root.pointer(pointer)
         .cloned()
         .ok_or_else(|| format!("`$ref: {reference}` points to nothing in the schema"))
+}
+
+/// The tools of a request whose parameters hold JSON-text strings, by
+/// name: the model's calls to them get their JSON back
+/// ([`JsonTextTools::restore`]). Built once per request, and only when some
+/// tool needs it.
+#[derive(Debug, Clone, Default)]
+pub struct JsonTextTools {
+    tools: Vec<(String, Value)>,
+}
+
+impl JsonTextTools {
+    /// From a Gemini request's `tools`; `None` when no tool has a JSON-text part.
+    pub fn of(tools: Option<&[Value]>) -> Option<Self> {
+        let tools: Vec<(String, Value)> = tools
+            .into_iter()
+            .flatten()
+            .filter_map(|tool| tool.get("functionDeclarations").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|declaration| {
+                let name = declaration.get("name")?.as_str()?;
+                let parameters = declaration.get("parameters")?;
+                has_json_text(parameters).then(|| (name.to_owned(), parameters.clone()))
+            })
+            .collect();
+        (!tools.is_empty()).then_some(Self { tools })
+    }
+
+    /// Puts back the JSON in a function call (`{name, args}`) to one of
+    /// these tools: a string where the schema has JSON text, holding valid
+    /// JSON, becomes that JSON. Anything else stays as the model wrote it.
+    pub fn restore(&self, function_call: &mut Value) {
+        let Some(name) = function_call.get("name").and_then(Value::as_str) else {
+            return;
+        };
+        let Some((_, parameters)) = self.tools.iter().find(|(n, _)| n == name) else {
+            return;
+        };
+        if let Some(args) = function_call.get_mut("args") {
+            restore_value(args, parameters, 0);
+        }
+    }
+
+    /// [`JsonTextTools::restore`] on every function call of a response.
+    pub fn restore_response(&self, response: &mut super::gemini::GenerateContentResponse) {
+        for candidate in &mut response.candidates {
+            for part in candidate
+                .content
+                .iter_mut()
+                .flat_map(|c| c.parts.iter_mut())
+            {
+                if let Some(call) = part.function_call.as_mut() {
+                    self.restore(call);
+                }
+            }
+        }
+    }
+}
+
+fn is_json_text(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("STRING")
+        && schema
+            .get("description")
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.ends_with(JSON_TEXT_MARK))
+}
+
+fn has_json_text(schema: &Value) -> bool {
+    is_json_text(schema)
+        || schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.values().any(has_json_text))
+        || schema.get("items").is_some_and(has_json_text)
+        || schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|v| v.iter().any(has_json_text))
+}
+
+fn restore_value(value: &mut Value, schema: &Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if is_json_text(schema) {
+        if let Value::String(text) = value
+            && let Ok(parsed) = serde_json::from_str::<Value>(text)
+        {
+            *value = parsed;
+        }
+        return;
+    }
+    match value {
+        Value::Object(fields) => {
+            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+                for (key, field) in fields.iter_mut() {
+                    if let Some(sub) = properties.get(key) {
+                        restore_value(field, sub, depth + 1);
+                    }
+                }
+            }
+        }
+        Value::Array(elements) => {
+            if let Some(items) = schema.get("items") {
+                for element in elements {
+                    restore_value(element, items, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+    for variant in schema
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        restore_value(value, variant, depth + 1);
+    }
 }
 
 #[cfg(test)]
@@ -504,7 +664,7 @@ mod tests {
         );
         assert_eq!(
             cleaned["properties"]["head"]["properties"]["next"],
-            json!({"type": "STRING", "description": "the rest (JSON text of another N)"})
+            json!({"type": "STRING", "description": "the rest (another N, as JSON text)"})
         );
         assert_eq!(
             cleaned["properties"]["tree"]["properties"]["replies"]["items"]["type"],
@@ -512,7 +672,7 @@ mod tests {
         );
         assert_eq!(
             cleaned["properties"]["tags"],
-            json!({"type": "ARRAY", "items": {"type": "STRING", "description": "any JSON value"}})
+            json!({"type": "ARRAY", "items": {"type": "STRING", "description": "(any JSON value, as JSON text)"}})
         );
     }
 }

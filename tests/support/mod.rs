@@ -810,6 +810,9 @@ fn record(
     if let Some(refusal) = signature_refusal(body) {
         return Err(refusal);
     }
+    if let Some(refusal) = schema_refusal(body) {
+        return Err(refusal);
+    }
     let model = body["model"].as_str().unwrap_or_default();
     if account.client_id == switchyard::config::ANTIGRAVITY_CLIENT_ID
         && (model.starts_with("gemini-3") || model.starts_with("claude-"))
@@ -839,6 +842,121 @@ pub fn signature_prefix(model: &str) -> &'static str {
     } else {
         "sig-"
     }
+}
+
+/// The fields Gemini's `Schema` (an OpenAPI 3.0 subset) has; any other key
+/// in a function's `parameters` is refused.
+const SCHEMA_FIELDS: &[&str] = &[
+    "type",
+    "format",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "example",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+    "items",
+    "minimum",
+    "maximum",
+    "title",
+];
+const SCHEMA_TYPES: &[&str] = &["STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT"];
+
+/// Gemini's rules for `functionDeclarations[].parameters`, with its
+/// messages: an OBJECT needs properties ("should be non-empty for OBJECT
+/// type"), an ARRAY needs items, only known fields and types, `required`
+/// names only properties there are, no `$ref`.
+fn schema_refusal(body: &Value) -> Option<Response> {
+    let tools = body["request"]["tools"].as_array()?;
+    for (t, tool) in tools.iter().enumerate() {
+        let declarations = tool["functionDeclarations"]
+            .as_array()
+            .into_iter()
+            .flatten();
+        for (d, declaration) in declarations.enumerate() {
+            if let Some(parameters) = declaration.get("parameters") {
+                let at = format!(
+                    "GenerateContentRequest.tools[{t}].function_declarations[{d}].parameters"
+                );
+                if let Err(message) = schema_problem(parameters, &at) {
+                    return Some(google_error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        &format!("* {message}"),
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+pub fn schema_problem(schema: &Value, at: &str) -> Result<(), String> {
+    let object = schema
+        .as_object()
+        .ok_or_else(|| format!("{at}: a schema must be an object"))?;
+    for key in object.keys() {
+        if !SCHEMA_FIELDS.contains(&key.as_str()) {
+            return Err(format!(
+                "Invalid JSON payload received. Unknown name \"{key}\" at '{at}': Cannot find field."
+            ));
+        }
+    }
+    let kind = object.get("type").and_then(Value::as_str);
+    if let Some(kind) = kind
+        && !SCHEMA_TYPES.contains(&kind)
+    {
+        return Err(format!("Invalid value at '{at}.type', \"{kind}\""));
+    }
+    let properties = object.get("properties").and_then(Value::as_object);
+    if kind == Some("OBJECT") && properties.is_none_or(serde_json::Map::is_empty) {
+        return Err(format!(
+            "{at}.properties: should be non-empty for OBJECT type"
+        ));
+    }
+    if kind == Some("ARRAY") && object.get("items").is_none() {
+        return Err(format!("{at}.items: missing field."));
+    }
+    for name in object
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = name.as_str().unwrap_or_default();
+        if !properties.is_some_and(|p| p.contains_key(name)) {
+            return Err(format!("{at}.required[{name}]: property is not defined"));
+        }
+    }
+    if object.contains_key("enum") && kind != Some("STRING") {
+        return Err(format!("{at}.enum: only allowed for STRING type"));
+    }
+    for (name, property) in properties.into_iter().flatten() {
+        schema_problem(property, &format!("{at}.properties[{name}]"))?;
+    }
+    if let Some(items) = object.get("items") {
+        schema_problem(items, &format!("{at}.items"))?;
+    }
+    for (i, variant) in object
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        schema_problem(variant, &format!("{at}.any_of[{i}]"))?;
+    }
+    Ok(())
 }
 
 /// Google's signature rules across model families (google-2026.md §6): a
