@@ -83,8 +83,9 @@ pub struct WindowUi {
     pub drafts: Drafts,
 }
 
-/// Transient state: never saved.
-#[derive(Debug, Clone, Default)]
+/// Transient state: never saved. Its `Debug` never shows the pasted
+/// refresh token or sign-in address (see below).
+#[derive(Clone, Default)]
 pub struct Drafts {
     /// A destructive action waiting for "yes".
     pub confirmation: Option<Confirmation>,
@@ -104,6 +105,30 @@ pub struct Drafts {
     /// The Monitor row whose details are open.
     pub monitor_selected: Option<monitor::RowKey>,
     pub monitor_export_path: String,
+}
+
+impl std::fmt::Debug for Drafts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |text: &str| if text.is_empty() { "(empty)" } else { "(set)" };
+        f.debug_struct("Drafts")
+            .field("confirmation", &self.confirmation)
+            .field("login_code", &secret(&self.login_code))
+            .field("client", &self.client)
+            .field("project", &self.project)
+            .field("refresh_token", &secret(&self.refresh_token))
+            .field("import_path", &self.import_path)
+            .field("export_path", &self.export_path)
+            .field("api_key_visible", &self.api_key_visible)
+            .field("model_pattern", &self.model_pattern)
+            .field("model_target", &self.model_target)
+            .field(
+                "monitor_frozen",
+                &self.monitor_frozen.as_ref().map(Vec::len),
+            )
+            .field("monitor_selected", &self.monitor_selected)
+            .field("monitor_export_path", &self.monitor_export_path)
+            .finish()
+    }
 }
 
 /// A destructive or risky action the user must confirm in a dialog.
@@ -348,5 +373,23 @@ impl Drop for SwitchyardApp {
 pub async fn repaint_on_snapshot(ctx: egui::Context, mut snapshots: watch::Receiver<Snapshot>) {
     while snapshots.changed().await.is_ok() {
         ctx.request_repaint();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_pasted_token_or_sign_in_address() {
+        let drafts = Drafts {
+            refresh_token: "1//0g-secret-refresh".into(),
+            login_code: "http://127.0.0.1:1/callback?code=4/secret-code".into(),
+            project: "my-project".into(),
+            ..Drafts::default()
+        };
+        let shown = format!("{drafts:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("my-project"), "{shown}");
     }
 }
