@@ -38,3 +38,6 @@ SMOKE_OUT="$PWD/target/desktop-smoke" bash scripts/desktop-smoke.sh
 
 echo "==> packaging check"
 bash packaging/linux/check.sh
+
+echo "==> macOS and Windows checks (scripts/xplat.sh; scratch folder outside the clone)"
+bash scripts/xplat.sh

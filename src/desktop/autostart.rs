@@ -176,12 +176,36 @@ impl Autostart {
             .exe
             .to_str()
             .ok_or_else(|| AutostartError::PathNotUtf8(self.exe.clone()))?;
+        // auto-launch 0.6 writes the path as it is given: unquoted into the
+        // Run value (a path with a space, as under "Program Files", would
+        // run "C:\Program"), and unescaped into the plist's XML.
+        #[cfg(target_os = "windows")]
+        let path = run_value_path(path);
+        #[cfg(target_os = "macos")]
+        let path = plist_string(path);
+        #[cfg(not(any(target_os = "windows", target_os = "macos")))]
+        let path = path.to_owned();
         Ok(auto_launch::AutoLaunchBuilder::new()
             .set_app_name(APP_NAME)
-            .set_app_path(path)
+            .set_app_path(&path)
             .set_args(&[HIDDEN_ARG])
             .build()?)
     }
+}
+
+/// The program of a `Run` registry value: in double quotes (Windows paths
+/// cannot hold a `"`), so the arguments after it stay arguments.
+#[cfg(any(target_os = "windows", test))]
+fn run_value_path(path: &str) -> String {
+    format!("\"{path}\"")
+}
+
+/// A string for a plist's `<string>` element: `&`, `<` and `>` escaped.
+#[cfg(any(target_os = "macos", test))]
+fn plist_string(path: &str) -> String {
+    path.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn current_exe() -> Result<PathBuf, AutostartError> {
@@ -362,15 +386,30 @@ mod tests {
 
     #[test]
     fn config_home_prefers_an_absolute_xdg_config_home() {
-        let found = config_home_from(Some("/x/conf".into()), Some("/home/a".into()));
-        assert_eq!(found, Some(PathBuf::from("/x/conf")));
+        // Absolute on this platform (`C:\` on Windows, `/` elsewhere).
+        let root = PathBuf::from(if cfg!(windows) { r"C:\" } else { "/" });
+        let (conf, home) = (root.join("x").join("conf"), root.join("home").join("a"));
+        let found = config_home_from(Some(conf.clone().into()), Some(home.clone().into()));
+        assert_eq!(found, Some(conf));
         // A relative XDG_CONFIG_HOME is ignored, as the spec says.
-        let found = config_home_from(Some("conf".into()), Some("/home/a".into()));
-        assert_eq!(found, Some(PathBuf::from("/home/a/.config")));
-        let found = config_home_from(Some("".into()), Some("/home/a".into()));
-        assert_eq!(found, Some(PathBuf::from("/home/a/.config")));
+        let found = config_home_from(Some("conf".into()), Some(home.clone().into()));
+        assert_eq!(found, Some(home.join(".config")));
+        let found = config_home_from(Some("".into()), Some(home.clone().into()));
+        assert_eq!(found, Some(home.join(".config")));
         assert_eq!(config_home_from(None, None), None);
         assert_eq!(config_home_from(None, Some("".into())), None);
+    }
+
+    #[test]
+    fn login_item_paths_are_quoted_for_windows_and_escaped_for_plists() {
+        assert_eq!(
+            run_value_path(r"C:\Program Files\Switchyard\switchyard.exe"),
+            r#""C:\Program Files\Switchyard\switchyard.exe""#
+        );
+        assert_eq!(
+            plist_string("/Applications/R&D <new>/Switchyard.app"),
+            "/Applications/R&amp;D &lt;new&gt;/Switchyard.app"
+        );
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! The resident's control socket: how the window process (and a second
 //! `switchyard` launch) talk to the running app. One JSON request per line,
-//! one JSON answer per line, over a Unix socket next to the database (so each
-//! `SWITCHYARD_HOME` has its own). Only the user can reach it: the socket
-//! file is created inside the user's private data folder.
+//! one JSON answer per line. Each `SWITCHYARD_HOME` has its own channel, and
+//! only the user can reach it:
+//! - Unix: a socket next to the database, mode 0600, inside the user's
+//!   private data folder;
+//! - Windows: a named pipe `\\.\pipe\switchyard-<hash of the database
+//!   path>` whose DACL grants access to its owner only (no remote clients),
+//!   and which refuses to open when another process already made it.
 //!
 //! A second launch that finds the socket answering asks it to show the window
 //! and exits: that is the single-instance rule.
@@ -62,8 +66,6 @@ pub enum ControlError {
     Decode(String),
     #[error("{0}")]
     Refused(String),
-    #[error("the control socket is only available on Unix-like systems in this version")]
-    Unsupported,
 }
 
 /// Where the resident listens for this home.
@@ -81,22 +83,57 @@ pub fn socket_path(db_file: &Path) -> PathBuf {
 }
 
 /// Sends one request to the resident and reads its answer.
-#[cfg(unix)]
 pub async fn send(
     socket: &Path,
     request: &ControlRequest,
 ) -> Result<ControlResponse, ControlError> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let stream = match tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::net::UnixStream::connect(socket),
-    )
-    .await
-    {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(_)) | Err(_) => return Err(ControlError::NotRunning(socket.to_owned())),
+    let Ok(Some(stream)) = tokio::time::timeout(Duration::from_secs(2), connect(socket)).await
+    else {
+        return Err(ControlError::NotRunning(socket.to_owned()));
     };
-    let (read, mut write) = stream.into_split();
+    exchange(stream, request).await
+}
+
+#[cfg(unix)]
+async fn connect(socket: &Path) -> Option<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(socket).await.ok()
+}
+
+#[cfg(windows)]
+async fn connect(socket: &Path) -> Option<tokio::net::windows::named_pipe::NamedPipeClient> {
+    use tokio::net::windows::named_pipe::ClientOptions;
+    // ERROR_PIPE_BUSY: every instance is taken for a moment; the server
+    // makes a new one after each connection.
+    const ERROR_PIPE_BUSY: i32 = 231;
+    let name = pipe_name(socket);
+    loop {
+        match ClientOptions::new().open(&name) {
+            Ok(client) => return Some(client),
+            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The pipe that stands for `socket` on Windows (named pipes live in their
+/// own namespace, not in the file system).
+#[cfg(any(windows, test))]
+pub fn pipe_name(socket: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    socket.hash(&mut hasher);
+    format!(r"\\.\pipe\switchyard-{:016x}", hasher.finish())
+}
+
+/// One request out, one answer back, on a connected stream.
+async fn exchange<S>(stream: S, request: &ControlRequest) -> Result<ControlResponse, ControlError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = tokio::io::split(stream);
     let mut line =
         serde_json::to_string(request).map_err(|e| ControlError::Decode(e.to_string()))?;
     line.push('\n');
@@ -121,14 +158,6 @@ pub async fn send(
     }
 }
 
-#[cfg(not(unix))]
-pub async fn send(
-    _socket: &Path,
-    _request: &ControlRequest,
-) -> Result<ControlResponse, ControlError> {
-    Err(ControlError::Unsupported)
-}
-
 /// The resident's side: something that answers control requests.
 pub trait ControlHandler: Send + Sync + 'static {
     fn handle(
@@ -145,13 +174,9 @@ pub async fn serve<H: ControlHandler>(
     handler: std::sync::Arc<H>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), ControlError> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     if socket.exists() {
         if send(&socket, &ControlRequest::Status).await.is_ok() {
-            return Err(ControlError::Refused(format!(
-                "another Switchyard already answers on {}",
-                socket.display()
-            )));
+            return Err(already_answered(&socket));
         }
         let _ = std::fs::remove_file(&socket);
     }
@@ -165,30 +190,96 @@ pub async fn serve<H: ControlHandler>(
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted?,
         };
-        let handler = handler.clone();
-        tokio::spawn(async move {
-            let (read, mut write) = stream.into_split();
-            let mut lines = BufReader::new(read).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let response = match serde_json::from_str::<ControlRequest>(&line) {
-                    Ok(request) => handler.handle(request).await,
-                    Err(e) => ControlResponse::Error {
-                        error: format!("unknown request: {e}"),
-                    },
-                };
-                let mut text = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned());
-                text.push('\n');
-                if write.write_all(text.as_bytes()).await.is_err() {
-                    break;
-                }
-            }
-        });
+        tokio::spawn(answer(stream, handler.clone()));
     }
     let _ = std::fs::remove_file(&socket);
     Ok(())
 }
 
-#[cfg(all(test, unix))]
+/// Listens on the pipe for `socket` until `shutdown` fires. The first
+/// instance is made with `FILE_FLAG_FIRST_PIPE_INSTANCE`: if another process
+/// (another Switchyard, or anyone squatting the name) made the pipe first,
+/// this fails instead of sharing it.
+#[cfg(windows)]
+pub async fn serve<H: ControlHandler>(
+    socket: PathBuf,
+    handler: std::sync::Arc<H>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<(), ControlError> {
+    let name = pipe_name(&socket);
+    // Asked first, as on Unix (and because Wine does not enforce the
+    // first-instance flag).
+    if send(&socket, &ControlRequest::Status).await.is_ok() {
+        return Err(already_answered(&socket));
+    }
+    let mut server = match owner_only_pipe(&name, true) {
+        Ok(server) => server,
+        Err(error) => {
+            if send(&socket, &ControlRequest::Status).await.is_ok() {
+                return Err(already_answered(&socket));
+            }
+            return Err(ControlError::Io(error));
+        }
+    };
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            connected = server.connect() => connected?,
+        };
+        // The next client gets a new instance; this one is answered.
+        let next = owner_only_pipe(&name, false)?;
+        tokio::spawn(answer(
+            std::mem::replace(&mut server, next),
+            handler.clone(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn owner_only_pipe(
+    name: &str,
+    first: bool,
+) -> std::io::Result<tokio::net::windows::named_pipe::NamedPipeServer> {
+    let mut options = tokio::net::windows::named_pipe::ServerOptions::new();
+    options
+        .first_pipe_instance(first)
+        .reject_remote_clients(true);
+    super::win32::create_owner_only_pipe(&options, name)
+}
+
+fn already_answered(socket: &Path) -> ControlError {
+    ControlError::Refused(format!(
+        "another Switchyard already answers on {}",
+        socket.display()
+    ))
+}
+
+/// Answers one connection's requests, a line each, until it closes.
+async fn answer<S, H>(stream: S, handler: std::sync::Arc<H>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    H: ControlHandler,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = tokio::io::split(stream);
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let response = match serde_json::from_str::<ControlRequest>(&line) {
+            Ok(request) => handler.handle(request).await,
+            Err(e) => ControlResponse::Error {
+                error: format!("unknown request: {e}"),
+            },
+        };
+        let mut text = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned());
+        text.push('\n');
+        if write.write_all(text.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -227,7 +318,7 @@ mod tests {
         let handler = Arc::new(Counter(AtomicU64::new(0)));
         let server = tokio::spawn(serve(socket.clone(), handler.clone(), shutdown.clone()));
         for _ in 0..100 {
-            if socket.exists() {
+            if send(&socket, &ControlRequest::Status).await.is_ok() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -253,6 +344,10 @@ mod tests {
         assert!(matches!(second, Err(ControlError::Refused(_))));
         shutdown.cancel();
         server.await.unwrap().unwrap();
-        assert!(!socket.exists(), "the socket file is removed on exit");
+        assert!(!socket.exists(), "no socket file is left on exit");
+        assert!(matches!(
+            send(&socket, &ControlRequest::Status).await,
+            Err(ControlError::NotRunning(_))
+        ));
     }
 }

@@ -22,6 +22,8 @@ pub mod model;
 pub mod notify;
 pub mod resident;
 pub mod tray;
+#[cfg(windows)]
+pub mod win32;
 pub mod window;
 
 use anyhow::Context;

@@ -403,9 +403,24 @@ where
     }
 }
 
+/// `CFBundleIdentifier` of the macOS app (packaging/macos/Info.plist).
+#[cfg(any(target_os = "macos", test))]
+pub const MACOS_BUNDLE_ID: &str = "dev.switchyard.app";
+
 /// Shows `notice` on the desktop, from a thread of its own (notify-rust
 /// blocks on D-Bus). Without a notification service it logs a warning.
 pub fn show(notice: &Notice) {
+    // macOS sends a notification in an app's name: Switchyard's bundle
+    // (packaging/macos/Info.plist), not the terminal's or "Script Editor".
+    #[cfg(target_os = "macos")]
+    {
+        static BUNDLE: std::sync::Once = std::sync::Once::new();
+        BUNDLE.call_once(|| {
+            if let Err(error) = notify_rust::set_application(MACOS_BUNDLE_ID) {
+                tracing::warn!(%error, "cannot send notifications as {MACOS_BUNDLE_ID}");
+            }
+        });
+    }
     let title = notice.title.clone();
     let body = notice.body.clone();
     let spawned = std::thread::Builder::new()
@@ -433,6 +448,21 @@ pub fn show(notice: &Notice) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_use_the_bundle_identifier_of_the_app() {
+        let plist = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/packaging/macos/Info.plist"
+        ))
+        .unwrap();
+        let id = plist
+            .split("<key>CFBundleIdentifier</key>")
+            .nth(1)
+            .and_then(|rest| rest.split("<string>").nth(1))
+            .and_then(|rest| rest.split("</string>").next());
+        assert_eq!(id, Some(MACOS_BUNDLE_ID));
+    }
 
     const NOW: i64 = 1_780_000_000;
     const HOUR: i64 = 3600;

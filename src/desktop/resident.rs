@@ -2,6 +2,13 @@
 //! notifications, and the control socket; it starts the window process on
 //! demand. The main thread owns the tray (and the clipboard); the gateway,
 //! the jobs and the control socket run on a small tokio runtime.
+//!
+//! The main thread's loop is the platform's: on Linux a plain wait on the
+//! tray's channel (the D-Bus tray runs on its own thread, and no X11 or GL
+//! library is loaded into the resident); on macOS and Windows a winit event
+//! loop with no window, because a status item lives only while AppKit's run
+//! loop runs and a notification-area icon gets clicks only while its thread
+//! pumps Win32 messages. Either way, each wake-up runs [`MainLoop::tick`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -412,38 +419,160 @@ pub fn run(paths: &Paths, hidden: bool) -> anyhow::Result<()> {
         resident.show_window();
     }
 
-    // The tray is optional: without a session bus or tray host the app runs
-    // on, reachable through the window and a second launch.
     let (actions_tx, actions) = std::sync::mpsc::channel::<TrayAction>();
-    let mut tray = match Tray::new(&resident.tray_view(), actions_tx) {
-        Ok(tray) => Some(tray),
-        Err(error) => {
-            tracing::warn!("no tray icon ({error}); the app runs on without one");
-            None
-        }
+    let main = MainLoop {
+        clipboard: arboard::Clipboard::new().ok(),
+        last_view: resident.tray_view(),
+        resident: resident.clone(),
+        runtime,
+        actions,
+        actions_tx,
+        tray: None,
     };
-    let mut clipboard = arboard::Clipboard::new().ok();
-    let mut last_view = resident.tray_view();
-    while !resident.quit.is_cancelled() {
-        match actions.recv_timeout(Duration::from_millis(500)) {
-            Ok(action) => handle_action(&runtime, &resident, action, clipboard.as_mut()),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
-        }
-        let view = resident.tray_view();
-        if view != last_view {
-            if let Some(tray) = tray.as_mut() {
-                tray.update(&view);
-            }
-            last_view = view;
-        }
-    }
+    let main = drive(main)?;
     tracing::info!("quitting");
     resident.close_window();
-    runtime.block_on(resident.stop_gateway());
+    main.runtime.block_on(resident.stop_gateway());
+    let MainLoop { runtime, tray, .. } = main;
     drop(tray);
     runtime.shutdown_timeout(Duration::from_secs(2));
     Ok(())
+}
+
+/// How long the main loop sleeps when nothing happens (tray view changes
+/// made elsewhere show within this).
+const TICK: Duration = Duration::from_millis(500);
+
+/// The main thread's state between wake-ups.
+struct MainLoop {
+    runtime: tokio::runtime::Runtime,
+    resident: Arc<Resident>,
+    actions: std::sync::mpsc::Receiver<TrayAction>,
+    actions_tx: std::sync::mpsc::Sender<TrayAction>,
+    tray: Option<Tray>,
+    clipboard: Option<arboard::Clipboard>,
+    last_view: TrayView,
+}
+
+impl MainLoop {
+    /// Registers the tray icon. It is optional: without a session bus or
+    /// tray host the app runs on, reachable through the window and a second
+    /// launch.
+    fn start_tray(&mut self, wake: impl Fn() + Send + Sync + 'static) {
+        match Tray::new(&self.last_view, self.actions_tx.clone(), wake) {
+            Ok(tray) => self.tray = Some(tray),
+            Err(error) => tracing::warn!("no tray icon ({error}); the app runs on without one"),
+        }
+    }
+
+    /// Handles the tray clicks that arrived, then shows the tray's view if
+    /// it changed.
+    fn tick(&mut self) {
+        while let Ok(action) = self.actions.try_recv() {
+            handle_action(
+                &self.runtime,
+                &self.resident,
+                action,
+                self.clipboard.as_mut(),
+            );
+        }
+        let view = self.resident.tray_view();
+        if view != self.last_view {
+            if let Some(tray) = self.tray.as_mut() {
+                tray.update(&view);
+            }
+            self.last_view = view;
+        }
+    }
+
+    fn quitting(&self) -> bool {
+        self.resident.quit.is_cancelled()
+    }
+}
+
+/// Linux: the tray's D-Bus service runs on its own thread; the main thread
+/// waits on the tray's channel (a click wakes it at once) or the tick.
+#[cfg(target_os = "linux")]
+fn drive(mut main: MainLoop) -> anyhow::Result<MainLoop> {
+    main.start_tray(|| {});
+    while !main.quitting() {
+        if let Ok(action) = main.actions.recv_timeout(TICK) {
+            handle_action(
+                &main.runtime,
+                &main.resident,
+                action,
+                main.clipboard.as_mut(),
+            );
+        }
+        main.tick();
+    }
+    Ok(main)
+}
+
+/// macOS and Windows: a winit event loop without windows runs on the main
+/// thread (AppKit's run loop, the Win32 message pump); the tray is made once
+/// it runs, tray clicks and a quit wake it, and every wake-up ticks.
+#[cfg(not(target_os = "linux"))]
+fn drive(main: MainLoop) -> anyhow::Result<MainLoop> {
+    use winit::application::ApplicationHandler;
+    use winit::event::{StartCause, WindowEvent};
+    use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
+    use winit::window::WindowId;
+
+    struct App {
+        main: MainLoop,
+        proxy: EventLoopProxy<()>,
+    }
+
+    impl ApplicationHandler for App {
+        fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
+            // macOS wants the status item made from inside the running loop.
+            if cause == StartCause::Init {
+                let proxy = self.proxy.clone();
+                self.main.start_tray(move || {
+                    let _ = proxy.send_event(());
+                });
+            }
+        }
+
+        fn resumed(&mut self, _: &ActiveEventLoop) {}
+
+        fn window_event(&mut self, _: &ActiveEventLoop, _: WindowId, _: WindowEvent) {}
+
+        fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+            self.main.tick();
+            if self.main.quitting() {
+                event_loop.exit();
+            } else {
+                event_loop
+                    .set_control_flow(ControlFlow::WaitUntil(std::time::Instant::now() + TICK));
+            }
+        }
+    }
+
+    let mut builder = EventLoop::builder();
+    #[cfg(target_os = "macos")]
+    {
+        // An accessory: no Dock icon, as LSUIElement does for the bundle.
+        use winit::platform::macos::{ActivationPolicy, EventLoopBuilderExtMacOS};
+        builder.with_activation_policy(ActivationPolicy::Accessory);
+    }
+    let event_loop = builder
+        .build()
+        .context("cannot start the platform's event loop")?;
+    let proxy = event_loop.create_proxy();
+    // A quit from the control socket or a signal wakes the loop at once.
+    let quit = main.resident.quit.clone();
+    let waker = proxy.clone();
+    main.runtime.spawn(async move {
+        quit.cancelled().await;
+        let _ = waker.send_event(());
+    });
+    let mut app = App { main, proxy };
+    event_loop
+        .run_app(&mut app)
+        .context("the platform's event loop failed")?;
+    Ok(app.main)
 }
 
 fn handle_action(

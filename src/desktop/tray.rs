@@ -1,7 +1,12 @@
 //! The tray icon and its menu (SPEC §5): a live status line, Start/Stop,
 //! Copy base URL, Copy API key, one line per account with its state and best
 //! quota, Open Switchyard, Launch at login, Quit. On Linux it is a
-//! StatusNotifierItem over D-Bus (tray-icon's pure-Rust ksni backend).
+//! StatusNotifierItem over D-Bus (tray-icon's pure-Rust ksni backend); on
+//! macOS a status item (a template icon, so it follows light and dark menu
+//! bars, with a "!" beside it when something needs a look); on Windows a
+//! notification-area icon whose left click opens the window and right click
+//! the menu. On macOS and Windows the resident's main thread runs the
+//! platform's event loop that drives it (`resident.rs`).
 
 use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
@@ -69,6 +74,30 @@ fn icon_for(state: TrayState) -> Result<Icon, String> {
     Icon::from_rgba(rgba, width, height).map_err(|e| e.to_string())
 }
 
+/// Whether a click on the icon itself opens the window: the left button
+/// released, on Windows (elsewhere a click opens the menu).
+fn opens_window(event: &tray_icon::TrayIconEvent) -> bool {
+    cfg!(target_os = "windows")
+        && matches!(
+            event,
+            tray_icon::TrayIconEvent::Click {
+                button: tray_icon::MouseButton::Left,
+                button_state: tray_icon::MouseButtonState::Up,
+                ..
+            }
+        )
+}
+
+/// The text beside the macOS template icon (which cannot show colour): a
+/// "!" when the gateway is stopped for an error or degraded.
+#[cfg(target_os = "macos")]
+fn mac_title(state: TrayState) -> &'static str {
+    match state {
+        TrayState::Error | TrayState::Degraded => "!",
+        _ => "",
+    }
+}
+
 fn toggle_text(running: bool) -> &'static str {
     if running {
         "Stop gateway"
@@ -128,25 +157,46 @@ fn build_menu(view: &TrayView) -> Result<Built, String> {
 }
 
 impl Tray {
-    /// Registers the tray icon; menu clicks arrive on `actions`.
+    /// Registers the tray icon; menu clicks (and on Windows a left click on
+    /// the icon) arrive on `actions`, and `wake` is called after each so the
+    /// main loop handles it at once.
     pub fn new(
         view: &TrayView,
         actions: std::sync::mpsc::Sender<TrayAction>,
+        wake: impl Fn() + Send + Sync + 'static,
     ) -> Result<Self, String> {
         let built = build_menu(view)?;
+        let wake = std::sync::Arc::new(wake);
+        let menu_actions = actions.clone();
+        let menu_wake = wake.clone();
         MenuEvent::set_event_handler(Some(move |event: MenuEvent| {
             if let Some(action) = TrayAction::from_id(event.id().as_ref()) {
-                let _ = actions.send(action);
+                let _ = menu_actions.send(action);
+                menu_wake();
             }
         }));
-        let icon = TrayIconBuilder::new()
+        tray_icon::TrayIconEvent::set_event_handler(Some(move |event| {
+            if opens_window(&event) {
+                let _ = actions.send(TrayAction::OpenWindow);
+                wake();
+            }
+        }));
+        let builder = TrayIconBuilder::new()
             .with_id("switchyard")
-            .with_title("Switchyard")
             .with_tooltip(&view.status_line)
-            .with_icon(icon_for(view.state)?)
-            .with_menu(Box::new(built.menu))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .with_menu(Box::new(built.menu));
+        #[cfg(not(target_os = "macos"))]
+        let builder = builder.with_icon(icon_for(view.state)?);
+        // Windows: the left click opens the window, the right one the menu.
+        #[cfg(target_os = "windows")]
+        let builder = builder.with_menu_on_left_click(false);
+        #[cfg(target_os = "macos")]
+        let builder = builder
+            .with_icon_templated(icon_for(view.state)?)
+            .with_title(mac_title(view.state));
+        #[cfg(not(target_os = "macos"))]
+        let builder = builder.with_title("Switchyard");
+        let icon = builder.build().map_err(|e| e.to_string())?;
         Ok(Self {
             icon,
             accounts: view.accounts.clone(),
@@ -176,8 +226,13 @@ impl Tray {
         self.launch_at_login.set_checked(view.launch_at_login);
         let _ = self.icon.set_tooltip(Some(&view.status_line));
         if view.state != self.state {
+            #[cfg(target_os = "macos")]
+            self.icon.set_title(Some(mac_title(view.state)));
             match icon_for(view.state) {
                 Ok(icon) => {
+                    #[cfg(target_os = "macos")]
+                    let _ = self.icon.set_icon_templated(Some(icon));
+                    #[cfg(not(target_os = "macos"))]
                     let _ = self.icon.set_icon(Some(icon));
                     self.state = view.state;
                 }

@@ -1563,25 +1563,32 @@ impl ServeProcess {
         self.lines.lock().join("\n")
     }
 
-    /// Sends SIGTERM and waits for the exit status.
+    /// Asks `serve` to stop as a service manager would — SIGTERM on Unix;
+    /// on Windows, where a console program has no such signal from outside,
+    /// `TerminateProcess` — and waits for the exit status.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut child = std::mem::replace(
-            &mut self.child,
-            std::process::Command::new("true").spawn().unwrap(),
-        );
-        tokio::time::timeout(
-            Duration::from_secs(20),
-            tokio::task::spawn_blocking(move || child.wait().unwrap()),
-        )
+        #[cfg(unix)]
+        {
+            let pid = self.child.id().to_string();
+            let status = std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        #[cfg(not(unix))]
+        self.child.kill().unwrap();
+        let id = self.child.id();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
         .await
-        .expect("serve did not stop after SIGTERM")
-        .unwrap()
+        .unwrap_or_else(|_| panic!("serve (pid {id}) did not stop"))
     }
 }
 
