@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The macOS and Windows checks of the test command (issue 14), on Debian 12:
 #   1. clippy -D warnings on x86_64- and aarch64-apple-darwin (a type check:
-#      nothing is linked, and C sources are not compiled — no macOS SDK here);
+#      nothing is linked, and C sources are not compiled — no macOS SDK here),
+#      and the .app bundle's layout (packaging/macos/check.sh);
 #   2. a real build for x86_64-pc-windows-gnu (mingw-w64), clippy -D warnings;
 #   3. under Wine: `switchyard.exe --version`, `serve --port N` answering
 #      /healthz and stopping, and the unit tests and the gateway integration
@@ -111,6 +112,8 @@ macos() {
     run_cargo "$XPLAT/logs/clippy-$t.log" "$XPLAT/target-macos" clippy --locked -Zbuild-std \
       --target "$t" --all-targets --message-format=short -- -D warnings || status=1
   done
+  step "the .app bundle's layout (packaging/macos/check.sh)"
+  bash packaging/macos/check.sh || status=1
   return $status
 }
 

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Assembles target/package/Switchyard.app (and a .zip of it) on macOS from a
-# release build. NOT run in this project's CI (Linux only): see SIGNING.md.
+# release build (see SIGNING.md). CI, on Linux, runs it as far as it can
+# there: `--layout-only --binary PATH` assembles the bundle and lints its
+# Info.plist (with Python's plistlib when plutil is missing), and stops
+# before the steps that need macOS (iconutil, codesign, ditto); check.sh
+# beside this file then checks the layout.
+#
+#   bash packaging/macos/make-app.sh --layout-only --binary PATH   # (CI) bundle layout only
 #
 #   bash packaging/macos/make-app.sh                 # cargo build --release, this Mac's architecture
 #   bash packaging/macos/make-app.sh --universal     # arm64 + x86_64 in one binary (lipo)
@@ -21,18 +27,24 @@ die() {
 
 binary=""
 universal=false
+layout_only=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
     --universal) universal=true; shift ;;
+    --layout-only) layout_only=true; shift ;;
     -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
 
-for tool in iconutil codesign plutil; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool not found: make-app.sh runs on macOS (with the Xcode command line tools)"
-done
+if $layout_only; then
+  [ -n "$binary" ] || die "--layout-only needs --binary (no macOS build here)"
+else
+  for tool in iconutil codesign plutil; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found: make-app.sh runs on macOS (with the Xcode command line tools)"
+  done
+fi
 
 # The version: Cargo.toml's, the same `switchyard --version` prints.
 version="$(cd "$ROOT" && cargo metadata --no-deps --format-version 1 |
@@ -72,7 +84,12 @@ chmod 0755 "$app/Contents/MacOS/switchyard"
 sed -e '/<!-- Template:/,/-->/d' -e "s/@VERSION@/$version/g" -e "s/@BUNDLE_VERSION@/$bundle_version/g" \
   "$here/Info.plist" >"$app/Contents/Info.plist"
 if grep -q '@[A-Z_]*@' "$app/Contents/Info.plist"; then die "Info.plist still has a placeholder"; fi
-plutil -lint "$app/Contents/Info.plist" >/dev/null || die "Info.plist does not parse"
+if command -v plutil >/dev/null 2>&1; then
+  plutil -lint "$app/Contents/Info.plist" >/dev/null || die "Info.plist does not parse"
+else
+  python3 -c 'import plistlib, sys; plistlib.load(open(sys.argv[1], "rb"))' "$app/Contents/Info.plist" ||
+    die "Info.plist does not parse"
+fi
 printf 'APPL????' >"$app/Contents/PkgInfo"
 cp "$ROOT/LICENSE" "$app/Contents/Resources/LICENSE"
 
@@ -93,6 +110,13 @@ if command -v rsvg-convert >/dev/null 2>&1; then
   rsvg-convert -w 1024 -h 1024 "$ROOT/icons/app.svg" -o "$iconset/icon_512x512@2x.png"
 else
   echo "    (no rsvg-convert: the icon stops at 512 px; 1024 px for Retina 512 is left out)"
+fi
+if $layout_only; then
+  # No iconutil off macOS: the iconset is kept for check.sh to look at.
+  rm -rf "$out/switchyard.iconset"
+  cp -R "$iconset" "$out/switchyard.iconset"
+  echo "$app (layout only: no .icns, no signature, no zip)"
+  exit 0
 fi
 iconutil -c icns -o "$app/Contents/Resources/switchyard.icns" "$iconset"
 
