@@ -1029,7 +1029,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Creates a folder (and its parents) readable only by the user.
+/// Creates a folder (and its parents) readable only by the user: mode 0700
+/// on Unix; on Windows the folder inherits the user profile's access list
+/// (%APPDATA% is the user's own).
 pub fn create_private_dir(folder: &Path) -> std::io::Result<()> {
     if folder.as_os_str().is_empty() || folder.exists() {
         return Ok(());

@@ -159,6 +159,8 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
         // An older file may have been created with looser permissions.
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
+    // Windows: the file inherits the access list of its folder, which under
+    // %APPDATA% is the user's own (the user, SYSTEM, administrators).
     #[cfg(not(unix))]
     options.open(path)?;
     Ok(())
