@@ -93,6 +93,9 @@ pub struct Config {
     pub pool: PoolConfig,
     /// Client model name (glob) → upstream model.
     pub models: BTreeMap<String, String>,
+    /// Model glob → the members that may serve it, in order (`google`: every
+    /// Google account; any other name: an API-key upstream).
+    pub routing: BTreeMap<String, Vec<String>>,
     pub desktop: DesktopConfig,
     pub notifications: NotificationsConfig,
     pub log: LogConfig,
@@ -728,6 +731,15 @@ impl Config {
                 ));
             }
         }
+        for (pattern, names) in &self.routing {
+            if pattern.is_empty() || names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("routing.\"{pattern}\""),
+                    "a routing rule needs a pattern and a list of names (`google` or an upstream)"
+                        .to_owned(),
+                ));
+            }
+        }
         if self.log.retention_days == 0 {
             return Err(invalid(
                 "log.retention_days",
@@ -784,6 +796,20 @@ impl Config {
             } else {
                 table.insert(field, toml::Value::String(target.to_owned()));
             }
+        } else if section == "routing" {
+            // `google,anthropic-work` or a TOML array; empty removes the rule.
+            let names =
+                parse_value(raw_value, &toml::Value::Array(Vec::new())).map_err(|message| {
+                    ConfigError::Invalid {
+                        key: key.to_owned(),
+                        message,
+                    }
+                })?;
+            if names.as_array().is_some_and(Vec::is_empty) {
+                table.remove(&field);
+            } else {
+                table.insert(field, names);
+            }
         } else {
             let Some(default_value) = section_defaults.get(&field) else {
                 return Err(unknown_key(key, &defaults));
@@ -829,8 +855,8 @@ impl Config {
             for key in keys {
                 let value = current_table.and_then(|t| t.get(key)).cloned();
                 let default = default_table.and_then(|t| t.get(key)).cloned();
-                let shown_key = if section == "models" {
-                    format!("models.\"{key}\"")
+                let shown_key = if section == "models" || section == "routing" {
+                    format!("{section}.\"{key}\"")
                 } else {
                     format!("{section}.{key}")
                 };
@@ -846,11 +872,12 @@ impl Config {
 }
 
 /// The sections of `config.toml`, in the order `config show` prints them.
-pub const SECTIONS: [&str; 7] = [
+pub const SECTIONS: [&str; 8] = [
     "gateway",
     "google",
     "pool",
     "models",
+    "routing",
     "desktop",
     "notifications",
     "log",

@@ -16,6 +16,7 @@
 //! - [`jobs`]: background work of a running gateway (account reload, …).
 //! - [`store`]: the SQLite database (accounts, quotas), with versioned migrations.
 //! - [`config`]: typed settings, defaults, validation and atomic saves.
+//! - [`glob`]: model-name globs (`*`, `?`, case-insensitive).
 //! - [`ids`]: random identifiers for responses and upstream prompts.
 //! - [`secret`]: a string wrapper that never prints its content.
 
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod desktop;
 pub mod gateway;
+pub mod glob;
 pub mod ids;
 pub mod jobs;
 pub mod pool;

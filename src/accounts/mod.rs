@@ -4,6 +4,7 @@
 
 pub mod login;
 pub mod transfer;
+pub mod upstreams;
 
 use crate::config::{ANTIGRAVITY_CLIENT, Config, DEFAULT_OAUTH_CLIENT, OAuthClientProfile};
 use crate::secret::Secret;
@@ -526,6 +527,15 @@ pub fn describe_status(
                 line.push_str(&format!("; appeal: {link}"));
             }
             return line;
+        }
+        AccountStatus::KeyRejected => {
+            return format!(
+                "key rejected ({})",
+                record
+                    .status_reason
+                    .as_deref()
+                    .unwrap_or("the upstream refused the API key")
+            );
         }
         AccountStatus::Active => {}
     }

@@ -101,6 +101,7 @@ pub fn export(store: &Store) -> Result<String, StoreError> {
     let entries: Vec<AccountEntry> = store
         .accounts()?
         .into_iter()
+        .filter(crate::store::AccountRecord::is_google)
         .map(|a| AccountEntry {
             email: Some(a.email),
             refresh_token: a.refresh_token.expose().to_owned(),

@@ -142,7 +142,7 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AccountsCommand::List { json } => {
-            let accounts = store.accounts()?;
+            let accounts = google_accounts(&store)?;
             let quotas = store.quotas()?;
             let now = now_unix();
             let limits = store.limits(now)?;
@@ -158,7 +158,8 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AccountsCommand::Remove { account } => {
-            let removed = store.remove_account(&account)?;
+            let found = find_google(&store, &account)?;
+            let removed = store.remove_account(&found.id.to_string())?;
             println!("removed {} (id {})", removed.email, removed.id);
             Ok(())
         }
@@ -224,7 +225,7 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
         }
         AccountsCommand::Export { file } => {
             let text = transfer::export(&store)?;
-            let count = store.accounts()?.len();
+            let count = google_accounts(&store)?.len();
             if file.as_os_str() == "-" {
                 super::print_out(&text)
             } else {
@@ -248,9 +249,27 @@ pub fn run(paths: &Paths, command: AccountsCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The Google accounts (API-key upstreams have `switchyard upstreams`).
+fn google_accounts(store: &Store) -> anyhow::Result<Vec<AccountRecord>> {
+    Ok(store
+        .accounts()?
+        .into_iter()
+        .filter(AccountRecord::is_google)
+        .collect())
+}
+
+/// The Google account `reference` names.
+fn find_google(store: &Store, reference: &str) -> anyhow::Result<AccountRecord> {
+    let found = store.find_account(reference)?;
+    if !found.is_google() {
+        bail!("`{reference}` is an API-key upstream: see `switchyard upstreams --help`");
+    }
+    Ok(found)
+}
+
 /// The user's own switch. A running gateway picks the change up by itself.
 fn set_status(store: &Store, reference: &str, status: AccountStatus) -> anyhow::Result<()> {
-    let found = store.find_account(reference)?;
+    let found = find_google(store, reference)?;
     store.set_status(found.id, status, None)?;
     println!("{} is now {}", found.email, status.label());
     Ok(())
@@ -345,8 +364,8 @@ async fn refresh(
     only: Option<&str>,
 ) -> anyhow::Result<()> {
     let accounts = match only {
-        Some(reference) => vec![store.find_account(reference)?],
-        None => store.accounts()?,
+        Some(reference) => vec![find_google(store, reference)?],
+        None => google_accounts(store)?,
     };
     let mut failures = 0;
     for account in accounts {

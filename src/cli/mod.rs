@@ -6,6 +6,7 @@ mod accounts;
 mod config_cmd;
 mod serve;
 mod stats;
+mod upstreams;
 
 pub use serve::ShutdownSignal;
 
@@ -33,6 +34,9 @@ pub enum Command {
     /// Add, list and remove upstream accounts.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
+    /// API-key upstreams (Gemini API, Vertex, OpenAI-compatible, Anthropic).
+    #[command(subcommand)]
+    Upstreams(upstreams::UpstreamsCommand),
     /// Show and change settings (config.toml).
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Accounts(command)) => accounts::run(&paths, command),
         Some(Command::Config(command)) => config_cmd::run(&paths, command),
+        Some(Command::Upstreams(command)) => upstreams::run(&paths, command),
     }
 }
 

@@ -600,7 +600,10 @@ impl Backend {
             Err(error) => return self.say(true, error.to_string()),
         };
         let mut failures = Vec::new();
-        for record in records.iter().filter(|r| only.is_none_or(|id| r.id == id)) {
+        for record in records
+            .iter()
+            .filter(|r| r.is_google() && only.is_none_or(|id| r.id == id))
+        {
             if let Err(error) =
                 accounts::refresh_quota(&self.google, &config, &self.store, record).await
             {

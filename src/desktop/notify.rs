@@ -40,6 +40,7 @@ pub enum NoticeKind {
     NeedsVerification,
     ClientRetired,
     Suspended,
+    KeyRejected,
     PoolExhausted,
     GatewayFailed,
 }
@@ -291,6 +292,7 @@ impl NotificationPolicy {
             | NoticeKind::NeedsVerification
             | NoticeKind::ClientRetired
             | NoticeKind::Suspended
+            | NoticeKind::KeyRejected
             | NoticeKind::GatewayFailed => true,
         });
     }
@@ -341,6 +343,18 @@ fn account_failed_notice(
                     "{email}: Google suspended the account for its Terms of Service; \
                      Switchyard no longer uses it."
                 ),
+            },
+        ),
+        AccountStatus::KeyRejected => (
+            NoticeKind::KeyRejected,
+            "API key rejected",
+            if why.is_empty() {
+                format!("{email}: the upstream refused the API key; Switchyard no longer uses it.")
+            } else {
+                format!(
+                    "{email}: the upstream refused the API key ({why}); Switchyard no longer \
+                     uses it. Add the upstream again with a working key."
+                )
             },
         ),
         AccountStatus::Active | AccountStatus::Disabled => return None,

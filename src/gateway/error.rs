@@ -134,7 +134,7 @@ impl GatewayError {
                         StatusCode::SERVICE_UNAVAILABLE,
                         ErrorKind::Unavailable,
                         format!(
-                            "{message} (the account was refused; see `switchyard accounts list`)"
+                            "{message} (the account or key was refused; see `switchyard accounts list` or `switchyard upstreams list`)"
                         ),
                     )
                     .with_code("account_refused"),
@@ -342,7 +342,7 @@ mod tests {
             status: code,
             message: "m".into(),
             retry_after: None,
-            google_status: None,
+            code: None,
             details: vec![],
         };
         assert_eq!(

@@ -68,6 +68,8 @@ pub struct AppStateInner {
     pub pool: Arc<Pool>,
     pub store: Store,
     pub google: GoogleClient,
+    /// API-key upstreams (same connection pool as `google`).
+    pub keyed: crate::upstream::keyed::KeyedClient,
     /// Cancelled when the gateway stops; open streams end with an error event.
     pub shutdown: CancellationToken,
     /// Asks the quota job to read an account's quota now (after a quota error).
@@ -141,6 +143,7 @@ impl AppState {
             config: Arc::new(ArcSwap::from_pointee(config)),
             pool,
             store,
+            keyed: crate::upstream::keyed::KeyedClient::new(google.http()),
             google,
             shutdown: CancellationToken::new(),
             quota_refresh,

@@ -64,7 +64,13 @@ pub fn check_offered(
             .with_code("invalid_model"));
         }
     }
-    if pool.offered(upstream) != Some(false) {
+    // `NAME:model` asks that upstream for its own model name: it decides.
+    let pinned = pinned_upstream(upstream, |name| {
+        pool.snapshot()
+            .iter()
+            .any(|a| a.is_upstream() && a.email.eq_ignore_ascii_case(name))
+    });
+    if pinned.is_some() || pool.offered(upstream) != Some(false) {
         return Ok(());
     }
     let available = pool.models();
@@ -171,46 +177,30 @@ pub fn upstream_model(
         .unwrap_or_else(|| requested.to_owned())
 }
 
-/// `*` matches any run of characters, `?` any one; case-insensitive.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    // Runs for every mapping on every request: model names are ASCII, so
-    // compare bytes without allocating; anything else takes the general path.
-    if pattern.is_ascii() && text.is_ascii() {
-        return glob_match_by(pattern.as_bytes(), text.as_bytes(), [b'*', b'?'], |p, t| {
-            p.eq_ignore_ascii_case(&t)
-        });
+pub use crate::glob::matches as glob_matches;
+
+/// The `[routing]` rule for `model`: an exact key, else the longest glob
+/// that matches.
+pub fn routing_rule<'a>(
+    routing: &'a BTreeMap<String, Vec<String>>,
+    model: &str,
+) -> Option<&'a [String]> {
+    if let Some(names) = routing.get(model) {
+        return Some(names);
     }
-    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
-    let text: Vec<char> = text.to_lowercase().chars().collect();
-    glob_match_by(&pattern, &text, ['*', '?'], |p, t| p == t)
+    routing
+        .iter()
+        .filter(|(pattern, _)| glob_matches(pattern, model))
+        .max_by_key(|(pattern, _)| pattern.len())
+        .map(|(_, names)| names.as_slice())
 }
 
-/// The glob match over any unit (bytes or chars): `star` and `one` are that
-/// unit's `*` and `?`, `same` compares two literals.
-fn glob_match_by<T: Copy + PartialEq>(
-    pattern: &[T],
-    text: &[T],
-    [star, one]: [T; 2],
-    same: impl Fn(T, T) -> bool,
-) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == one || same(pattern[p], text[t])) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == star {
-            backtrack = Some((p, t));
-            p += 1;
-        } else if let Some((star_at, matched)) = backtrack {
-            p = star_at + 1;
-            t = matched + 1;
-            backtrack = Some((star_at, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == star)
+/// A mapping's target that names an upstream's own model
+/// (`openrouter:openai/gpt-4o`): the upstream and its model, when `name` is
+/// one of `upstreams`.
+pub fn pinned_upstream(model: &str, is_upstream: impl Fn(&str) -> bool) -> Option<(&str, &str)> {
+    let (name, rest) = model.split_once(':')?;
+    (!rest.is_empty() && is_upstream(name)).then_some((name, rest))
 }
 
 #[cfg(test)]

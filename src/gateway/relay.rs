@@ -163,8 +163,7 @@ async fn call_upstream(
             .await
             .map(Answer::Whole),
         Call::Stream(request) => {
-            use futures::StreamExt;
-            let mut chunks = state
+            let chunks = state
                 .google
                 .stream(
                     google,
@@ -173,16 +172,9 @@ async fn call_upstream(
                     &target(config, left, model, account, request),
                 )
                 .await?;
-            // Nothing reaches the client before the first event: an error
-            // there (a quota error sent as the stream's first event) is
-            // still an attempt that failed, judged and retried elsewhere.
-            match chunks.next().await {
-                Some(Err(error)) => Err(error),
-                Some(Ok(first)) => Ok(Answer::Stream(Box::pin(
-                    futures::stream::once(async move { Ok(first) }).chain(chunks),
-                ))),
-                None => Ok(Answer::Stream(chunks)),
-            }
+            // A quota error sent as the stream's first event is still a
+            // failed attempt.
+            first_event(chunks).await
         }
         Call::CountTokens(request) => state
             .google
@@ -222,6 +214,22 @@ async fn run(
     session: Option<u64>,
     call: Call<'_>,
 ) -> Result<(Answer, Served, Lease), GatewayError> {
+    // `openrouter:openai/gpt-4o`: that upstream alone, with its own model name.
+    let pinned = super::models::pinned_upstream(model, |name| {
+        state
+            .pool
+            .snapshot()
+            .iter()
+            .any(|a| a.is_upstream() && a.email.eq_ignore_ascii_case(name))
+    });
+    let pinned_names: [String; 1];
+    let (model, routing) = match pinned {
+        Some((name, own)) => {
+            pinned_names = [name.to_owned()];
+            (own, Some(&pinned_names[..]))
+        }
+        None => (model, super::models::routing_rule(&config.routing, model)),
+    };
     // One deadline per request, from its arrival: token refresh, every
     // attempt and every wait come out of it.
     let arrived = tokio::time::Instant::from_std(super::record::RequestContext::current().started);
@@ -250,6 +258,7 @@ async fn run(
             exclude: &tried,
             reserve,
             now,
+            routing,
         });
         let lease = match leased {
             Leased::Account(lease) => lease,
@@ -277,6 +286,7 @@ async fn run(
                     exclude: &[],
                     reserve,
                     now,
+                    routing,
                 });
                 if let crate::pool::Pick::AllLimited { until, total } = unfiltered {
                     return Err(pool_exhausted(state, model, until, now, total));
@@ -403,6 +413,19 @@ async fn attempt(
     deadline: tokio::time::Instant,
 ) -> Result<Answer, UpstreamError> {
     let account = lease.account();
+    if let Some(settings) = &account.settings {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        return call_keyed(
+            state,
+            config,
+            model,
+            settings,
+            &account.refresh_token,
+            call,
+            left,
+        )
+        .await;
+    }
     let profile = config
         .google
         .oauth_profile(&account.oauth_client)
@@ -447,6 +470,56 @@ async fn attempt(
             }
             other => return other,
         }
+    }
+}
+
+/// One call to an API-key upstream (its key is the member's secret).
+async fn call_keyed(
+    state: &AppState,
+    config: &Config,
+    model: &str,
+    settings: &crate::store::UpstreamSettings,
+    key: &Secret,
+    call: Call<'_>,
+    left: Duration,
+) -> Result<Answer, UpstreamError> {
+    use crate::upstream::keyed;
+    let endpoint = keyed::Endpoint { settings, key };
+    let of = |request| keyed::Call {
+        model,
+        request,
+        timeout: left.max(Duration::from_millis(1)),
+        idle_timeout: Duration::from_secs(config.gateway.request_timeout_secs),
+    };
+    match call {
+        Call::Generate(request) => state
+            .keyed
+            .generate(endpoint, &of(request))
+            .await
+            .map(Answer::Whole),
+        Call::Stream(request) => {
+            let chunks = state.keyed.stream(endpoint, &of(request)).await?;
+            first_event(chunks).await
+        }
+        Call::CountTokens(request) => state
+            .keyed
+            .count_tokens(endpoint, &of(request))
+            .await
+            .map(Answer::Count),
+    }
+}
+
+/// Waits for a stream's first event: an error there is still an attempt
+/// that failed (judged and retried elsewhere), since nothing reached the
+/// client yet.
+async fn first_event(mut chunks: StreamChunks) -> Result<Answer, UpstreamError> {
+    use futures::StreamExt;
+    match chunks.next().await {
+        Some(Err(error)) => Err(error),
+        Some(Ok(first)) => Ok(Answer::Stream(Box::pin(
+            futures::stream::once(async move { Ok(first) }).chain(chunks),
+        ))),
+        None => Ok(Answer::Stream(chunks)),
     }
 }
 

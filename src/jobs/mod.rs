@@ -147,6 +147,22 @@ pub async fn refresh_quota(
     warned: &parking_lot::Mutex<HashSet<(i64, String, Option<i64>)>>,
 ) -> Result<(), UpstreamError> {
     let config = state.config.load_full();
+    if let Some(settings) = &account.settings {
+        // An API-key upstream has no quota to read: its model list is
+        // read again (Vertex has none; its globs say).
+        if settings.kind == crate::store::UpstreamKind::Vertex {
+            return Ok(());
+        }
+        let endpoint = crate::upstream::keyed::Endpoint {
+            settings,
+            key: &account.refresh_token,
+        };
+        let catalog = state.keyed.models(endpoint).await?;
+        state
+            .pool
+            .apply_poll(account, Some(catalog), Vec::new(), Vec::new());
+        return Ok(());
+    }
     let Some(project) = account.project_id.clone() else {
         return Ok(());
     };

@@ -181,6 +181,9 @@ impl Pool {
             Verdict::ClientRetired { message } => {
                 self.set_status(account, AccountStatus::ClientRetired, message.clone(), None);
             }
+            Verdict::KeyRejected { reason } => {
+                self.set_status(account, AccountStatus::KeyRejected, reason.clone(), None);
+            }
             Verdict::Rotate { reason, .. } => {
                 tracing::info!(account = %account.email, model, %reason, "moving to another account");
             }

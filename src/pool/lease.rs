@@ -95,7 +95,7 @@ impl Lease {
 
     /// [`Lease::report`] of a failure.
     pub fn failed(&self, error: &UpstreamError) -> Verdict {
-        let verdict = policy::judge(error, &self.model, now_unix());
+        let verdict = policy::judge(error, self.account.source(), &self.model, now_unix());
         tracing::debug!(account = %self.account.email, %error, ?verdict, "upstream call failed");
         self.pool.apply(&self.account, &self.model, &verdict);
         verdict

@@ -31,7 +31,7 @@ use crate::config::Scheduling;
 use crate::secret::Secret;
 use crate::store::{
     AccountRecord, AccountStatus, LimitKind, LimitRecord, ModelCatalog, QuotaRecord, QuotaWindow,
-    model_group,
+    UpstreamSettings, model_group,
 };
 
 /// The limit key of a whole quota group (`group:gemini`, `group:3p`): a
@@ -131,7 +131,11 @@ pub struct PoolAccount {
     pub oauth_client: String,
     pub project_id: Option<String>,
     pub tier: Option<String>,
+    /// A Google account's refresh token, or an API-key upstream's key.
     pub refresh_token: Secret,
+    /// What an API-key upstream is (`None`: a Google account). `email` is then
+    /// the upstream's name.
+    pub settings: Option<Arc<UpstreamSettings>>,
     token: Mutex<Option<AccessToken>>,
     status: Mutex<(AccountStatus, Option<String>, Option<String>)>,
     quotas: Mutex<HashMap<String, Quota>>,
@@ -167,6 +171,7 @@ impl PoolAccount {
             project_id: record.project_id.clone(),
             tier: record.tier.clone(),
             refresh_token: record.refresh_token.clone(),
+            settings: record.settings.clone().map(Arc::new),
             token: Mutex::new(token),
             status: Mutex::new((
                 record.status,
@@ -325,11 +330,55 @@ impl PoolAccount {
 
     /// Whether this account can be asked for `model`: it is in its catalog,
     /// or the account has none (Google did not say; the upstream decides).
+    /// An API-key upstream serves what its `/models` listed, narrowed by its
+    /// model globs; without a list, what the globs name (nothing without them).
     pub fn offers(&self, model: &str) -> bool {
-        self.catalog
-            .lock()
-            .as_ref()
-            .is_none_or(|catalog| catalog.offers(model))
+        let catalog = self.catalog.lock();
+        match &self.settings {
+            None => catalog.as_ref().is_none_or(|catalog| catalog.offers(model)),
+            Some(settings) => {
+                settings.allows(model)
+                    && match catalog.as_ref() {
+                        Some(catalog) => catalog.offers(model),
+                        None => !settings.models.is_empty(),
+                    }
+            }
+        }
+    }
+
+    /// Whose error shapes and rules apply to this member's failures.
+    pub fn source(&self) -> policy::Source {
+        use crate::store::UpstreamKind;
+        match self.settings.as_deref().map(|s| s.kind) {
+            None => policy::Source::GoogleAccount,
+            Some(UpstreamKind::GeminiApi | UpstreamKind::Vertex) => policy::Source::GeminiKey,
+            Some(UpstreamKind::OpenAi) => policy::Source::OpenAi,
+            Some(UpstreamKind::Anthropic) => policy::Source::Anthropic,
+        }
+    }
+
+    /// An API-key upstream (not a Google account).
+    pub fn is_upstream(&self) -> bool {
+        self.settings.is_some()
+    }
+
+    /// Where this member stands for a request: its place in the routing
+    /// rule's list (`None`: the rule leaves it out), or without a rule Google
+    /// accounts first and then upstreams by priority.
+    fn rank(&self, routing: Option<&[String]>) -> Option<i64> {
+        match routing {
+            Some(names) => names
+                .iter()
+                .position(|name| match &self.settings {
+                    None => name.eq_ignore_ascii_case(crate::store::GOOGLE),
+                    Some(_) => name.eq_ignore_ascii_case(&self.email),
+                })
+                .map(|at| at as i64),
+            None => Some(match &self.settings {
+                None => i64::MIN,
+                Some(settings) => i64::from(settings.priority),
+            }),
+        }
     }
 
     /// The quota that binds `model` now: the group's window with the least
@@ -440,6 +489,10 @@ pub struct PickRequest<'a> {
     /// Leave this fraction (0..1) of each quota unused.
     pub reserve: f64,
     pub now: i64,
+    /// The `[routing]` rule for the model: the members that may serve it, in
+    /// order (`google` stands for every Google account). `None`: Google
+    /// accounts first, then upstreams by priority.
+    pub routing: Option<&'a [String]>,
 }
 
 /// What [`Pool::pick`] found (an account), or [`Pool::lease`] (a lease on
@@ -571,9 +624,13 @@ impl Pool {
         }
         let active: Vec<&Arc<PoolAccount>> = accounts
             .iter()
-            .filter(|a| a.is_usable() && !request.exclude.contains(&a.id))
+            .filter(|a| {
+                a.is_usable()
+                    && !request.exclude.contains(&a.id)
+                    && a.rank(request.routing).is_some()
+            })
             .collect();
-        let candidates: Vec<&Arc<PoolAccount>> = active
+        let mut candidates: Vec<&Arc<PoolAccount>> = active
             .iter()
             .copied()
             .filter(|a| {
@@ -582,6 +639,15 @@ impl Pool {
                     && a.has_quota(request.model, request.reserve, request.now)
             })
             .collect();
+        // Only the first rank that can serve: a fallback is used while the
+        // ones before it cannot, and traffic goes back as soon as they can.
+        if let Some(first) = candidates
+            .iter()
+            .filter_map(|a| a.rank(request.routing))
+            .min()
+        {
+            candidates.retain(|a| a.rank(request.routing) == Some(first));
+        }
         if candidates.is_empty() {
             // Accounts that could serve the model once their limits end.
             let offering: Vec<&&Arc<PoolAccount>> =
@@ -661,9 +727,21 @@ impl Pool {
             .snapshot()
             .iter()
             .filter(|a| a.is_usable())
-            .flat_map(|a| match a.catalog() {
-                Some(catalog) => catalog.models.iter().map(|m| m.id.clone()).collect(),
-                None => a.quotas().into_keys().collect::<Vec<_>>(),
+            .flat_map(|a| match (a.catalog(), &a.settings) {
+                (Some(catalog), _) => catalog
+                    .models
+                    .iter()
+                    .filter(|m| a.offers(&m.id))
+                    .map(|m| m.id.clone())
+                    .collect(),
+                // An upstream without a list: the model names its globs spell out.
+                (None, Some(settings)) => settings
+                    .models
+                    .iter()
+                    .filter(|g| !g.contains(['*', '?']))
+                    .cloned()
+                    .collect(),
+                (None, None) => a.quotas().into_keys().collect::<Vec<_>>(),
             })
             .collect();
         models.sort();
@@ -671,21 +749,26 @@ impl Pool {
         models
     }
 
-    /// Whether some usable account offers `model`: `None` when a usable
-    /// account has no catalog (Google did not say, so nobody can tell) or no
-    /// account is usable.
+    /// Whether some usable account or upstream offers `model`: `None` when
+    /// none is known to, and a usable Google account has no catalog (Google
+    /// did not say, so nobody can tell) or nothing is usable.
     pub fn offered(&self, model: &str) -> Option<bool> {
         let accounts = self.snapshot();
-        let mut any = false;
+        let mut unknown = false;
         let mut usable = 0;
         for account in accounts.iter().filter(|a| a.is_usable()) {
             usable += 1;
             match account.catalog() {
-                None => return None,
-                Some(catalog) => any |= catalog.offers(model),
+                // An upstream that lists it settles the question.
+                _ if account.is_upstream() && account.offers(model) => return Some(true),
+                None if !account.is_upstream() => unknown = true,
+                Some(catalog) if !account.is_upstream() && catalog.offers(model) => {
+                    return Some(true);
+                }
+                _ => {}
             }
         }
-        (usable > 0).then_some(any)
+        (usable > 0 && !unknown).then_some(false)
     }
 
     /// What Google said about `model` (display name, token limits), from the
@@ -756,6 +839,7 @@ mod tests {
             last_used_at: None,
             catalog: None,
             windows: Vec::new(),
+            settings: None,
         }
     }
 
@@ -767,6 +851,7 @@ mod tests {
             exclude,
             reserve: 0.0,
             now: 1000,
+            routing: None,
         }
     }
 
@@ -784,6 +869,67 @@ mod tests {
             .collect();
         pool.load(&records, &[], &[]);
         pool
+    }
+
+    /// An API-key upstream serving model `m`.
+    fn upstream(id: i64, name: &str, priority: i32) -> AccountRecord {
+        AccountRecord {
+            email: name.to_owned(),
+            upstream: "openai".into(),
+            oauth_client: String::new(),
+            settings: Some(UpstreamSettings {
+                kind: crate::store::UpstreamKind::OpenAi,
+                base_url: "http://127.0.0.1:9".into(),
+                models: vec!["m".into()],
+                headers: Vec::new(),
+                priority,
+                project: None,
+                location: None,
+            }),
+            ..record(id, AccountStatus::Active)
+        }
+    }
+
+    #[test]
+    fn upstreams_serve_after_google_accounts_in_priority_order_or_as_routed() {
+        let pool = Pool::new();
+        pool.load(
+            &[
+                upstream(10, "late", 5),
+                record(1, AccountStatus::Active),
+                upstream(11, "early", 1),
+            ],
+            &[],
+            &[],
+        );
+        let mode = Scheduling::Balance;
+        // No rule: the Google account, then upstreams by priority.
+        assert_eq!(picked(&pool, &request(mode, None, &[])), Some(1));
+        assert_eq!(picked(&pool, &request(mode, None, &[1])), Some(11));
+        assert_eq!(picked(&pool, &request(mode, None, &[1, 11])), Some(10));
+        // A rule names who may serve, in its order; `google` is every account.
+        let rule = ["late".to_owned(), "google".to_owned()];
+        let routed = |exclude: &'static [i64]| PickRequest {
+            routing: Some(&rule),
+            ..request(mode, None, exclude)
+        };
+        assert_eq!(picked(&pool, &routed(&[])), Some(10));
+        assert_eq!(picked(&pool, &routed(&[10])), Some(1));
+        assert_eq!(
+            picked(&pool, &routed(&[10, 1])),
+            None,
+            "`early` is not in the rule"
+        );
+        // A conversation bound to a fallback goes back once the first can serve.
+        let session = Some(7);
+        assert_eq!(picked(&pool, &request(mode, session, &[1])), Some(11));
+        assert_eq!(picked(&pool, &request(mode, session, &[])), Some(1));
+        // An upstream offers only what its globs (or its list) say.
+        let other = PickRequest {
+            model: "other",
+            ..request(mode, None, &[1])
+        };
+        assert_eq!(picked(&pool, &other), None);
     }
 
     #[test]
@@ -1026,7 +1172,7 @@ mod tests {
             status: 429,
             message: "Resource has been exhausted".into(),
             retry_after: Some(std::time::Duration::from_secs(secs)),
-            google_status: Some("RESOURCE_EXHAUSTED".into()),
+            code: Some("RESOURCE_EXHAUSTED".into()),
             details: Vec::new(),
         }
     }
@@ -1085,7 +1231,7 @@ mod tests {
                 "This service has been disabled in this account for violation of Terms of Service."
                     .into(),
             retry_after: None,
-            google_status: Some("PERMISSION_DENIED".into()),
+            code: Some("PERMISSION_DENIED".into()),
             details: Vec::new(),
         };
         let other = leased(&pool, &[id]);

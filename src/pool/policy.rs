@@ -60,10 +60,34 @@ pub const PER_MINUTE_COOLDOWN_SECS: i64 = 60;
 /// may free the account earlier.
 pub const QUOTA_RESET_FALLBACK_SECS: i64 = 3600;
 
+/// Who answered: the error shapes and what a refusal means differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// A Google account on Code Assist (OAuth; a 401 means: refresh the token).
+    #[default]
+    GoogleAccount,
+    /// A Gemini API or Vertex key: Google's error shape, but a refusal is the key's.
+    GeminiKey,
+    /// An OpenAI-compatible endpoint (`error.type` / `error.code`).
+    OpenAi,
+    /// An Anthropic Messages endpoint (`error.type`, 529 overloaded).
+    Anthropic,
+}
+
+impl Source {
+    /// Errors in Google's shape (`error.status`, `error.details`).
+    pub fn is_google_shaped(self) -> bool {
+        matches!(self, Self::GoogleAccount | Self::GeminiKey)
+    }
+}
+
 /// One failed upstream call, as [`classify`] needs to see it. Borrowed from
 /// the caller's error so classifying copies nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Failure<'a> {
+    pub source: Source,
+    /// OpenAI's `error.code` (else `error.type`), Anthropic's `error.type`.
+    pub error_type: Option<&'a str>,
     /// HTTP status of the answer.
     pub status: u16,
     /// The `Retry-After` header, in seconds, when the upstream sent one.
@@ -148,6 +172,9 @@ pub enum Verdict {
     /// Google no longer serves the account through this OAuth client
     /// (`UNSUPPORTED_CLIENT`): the user must move it to another client or path.
     ClientRetired { message: String },
+    /// An API-key upstream refused its key (401/403, `API_KEY_INVALID`,
+    /// `invalid_api_key`): the upstream is not tried again until the user acts.
+    KeyRejected { reason: String },
     /// The account is refused: an OAuth client the token endpoint does not
     /// accept. (A 403 without a known reason is [`Verdict::ReturnToClient`]:
     /// a second account tells whether the request is at fault.)
@@ -165,6 +192,11 @@ pub fn classify(failure: &Failure<'_>, model: &str, now: i64) -> Verdict {
         return classify_oauth(code, failure.status);
     }
     let details = Details::parse(failure.details);
+    if failure.source != Source::GoogleAccount
+        && let Some(verdict) = classify_keyed(failure, &details, model, now)
+    {
+        return verdict;
+    }
     match failure.status {
         401 => Verdict::RefreshToken,
         403 => classify_forbidden(failure, &details),
@@ -184,22 +216,94 @@ pub fn classify(failure: &Failure<'_>, model: &str, now: i64) -> Verdict {
     }
 }
 
+/// The rules of API-key upstreams, before Google's: a refused key marks the
+/// upstream; OpenAI's `insufficient_quota` and Anthropic's low credit balance
+/// are the whole key's quota; their 429s cool the model down until the reset
+/// they name (`Retry-After`, `x-ratelimit-reset-*`,
+/// `anthropic-ratelimit-*-reset`, read by the adapter); Anthropic's 529 is
+/// its capacity, nobody's fault. Anything else falls through to the shared
+/// rules (Gemini keys' `RESOURCE_EXHAUSTED` with `RetryInfo` among them).
+fn classify_keyed(
+    failure: &Failure<'_>,
+    details: &Details<'_>,
+    model: &str,
+    now: i64,
+) -> Option<Verdict> {
+    let error_type = failure.error_type.unwrap_or("");
+    let key_refused = matches!(failure.status, 401 | 403)
+        || details.reason() == "API_KEY_INVALID"
+        || matches!(
+            error_type,
+            "invalid_api_key" | "authentication_error" | "permission_error"
+        );
+    if key_refused {
+        let reason = if failure.message.is_empty() {
+            format!("HTTP {}", failure.status)
+        } else {
+            failure.message.to_owned()
+        };
+        return Some(Verdict::KeyRejected { reason });
+    }
+    let hinted = failure.retry_after_secs.map(|s| s.max(1) as i64);
+    let whole_quota = |why: &str| Verdict::QuotaExhausted {
+        scope: LimitScope::Account,
+        resets_at: now.saturating_add(hinted.unwrap_or(QUOTA_RESET_FALLBACK_SECS)),
+        reset_reported: hinted.is_some(),
+        reason: why.to_owned(),
+    };
+    let cool_down = |why: String| Verdict::CoolDown {
+        scope: LimitScope::Model(model.to_owned()),
+        until: now.saturating_add(hinted.unwrap_or(DEFAULT_RATE_LIMIT_COOLDOWN_SECS)),
+        reason: why,
+    };
+    let lower = failure.message.to_ascii_lowercase();
+    match failure.source {
+        Source::OpenAi if error_type == "insufficient_quota" => {
+            Some(whole_quota("no quota left on the key (insufficient_quota)"))
+        }
+        Source::OpenAi if failure.status == 429 => Some(cool_down(format!(
+            "rate-limited ({})",
+            if error_type.is_empty() {
+                "HTTP 429"
+            } else {
+                error_type
+            }
+        ))),
+        Source::Anthropic if failure.status == 529 || error_type == "overloaded_error" => {
+            Some(Verdict::Rotate {
+                reason: "the upstream is overloaded (overloaded_error)".to_owned(),
+                retry_after: failure.retry_after_secs.map(Duration::from_secs),
+            })
+        }
+        Source::Anthropic if failure.status == 429 || error_type == "rate_limit_error" => {
+            Some(cool_down("rate-limited (rate_limit_error)".to_owned()))
+        }
+        Source::Anthropic if lower.contains("credit balance") => {
+            Some(whole_quota("no credit left on the key"))
+        }
+        _ => None,
+    }
+}
+
 /// What a failed upstream call means: its HTTP answer by [`classify`];
 /// failures without one (the network, a broken answer) are not the account's
 /// doing.
-pub fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
+pub fn judge(error: &UpstreamError, source: Source, model: &str, now: i64) -> Verdict {
     match error {
         UpstreamError::Status {
             status,
             message,
             retry_after,
-            google_status,
+            code,
             details,
         } => classify(
             &Failure {
+                source,
+                // Google's code word is its `error.status`; the others' their error type.
+                error_type: code.as_deref().filter(|_| !source.is_google_shaped()),
+                google_status: code.as_deref().filter(|_| source.is_google_shaped()),
                 status: *status,
                 retry_after_secs: retry_after.map(|d| d.as_secs()),
-                google_status: google_status.as_deref(),
                 details,
                 message,
                 oauth_error: None,
@@ -213,6 +317,8 @@ pub fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
             description,
         } => classify(
             &Failure {
+                source,
+                error_type: None,
                 status: *status,
                 retry_after_secs: None,
                 google_status: None,
@@ -239,67 +345,7 @@ pub fn judge(error: &UpstreamError, model: &str, now: i64) -> Verdict {
     }
 }
 
-/// Parses a Go-style duration as Google writes them: `"34.07s"`, `"900ms"`,
-/// `"539.477544ms"`, `"1.5s"`, `"2m"`, `"3h2m1.5s"` (units `h`, `m`, `s`,
-/// `ms`, `us`/`µs`, `ns`; a bare `"0"`). `None` for anything else, including
-/// negative durations.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    const NANOS_PER_SEC: u128 = 1_000_000_000;
-    let text = text.trim();
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    if text.is_empty() {
-        return None;
-    }
-    let is_number = |c: char| c.is_ascii_digit() || c == '.';
-    let mut rest = text;
-    let mut total_nanos: u128 = 0;
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !is_number(c)).unwrap_or(rest.len());
-        let (number, after_number) = rest.split_at(number_len);
-        let unit_len = after_number.find(is_number).unwrap_or(after_number.len());
-        let (unit, next) = after_number.split_at(unit_len);
-        let unit_nanos: u128 = match unit {
-            "h" => 3600 * NANOS_PER_SEC,
-            "m" => 60 * NANOS_PER_SEC,
-            "s" => NANOS_PER_SEC,
-            "ms" => 1_000_000,
-            "us" | "µs" | "μs" => 1_000,
-            "ns" => 1,
-            _ => return None,
-        };
-        total_nanos = total_nanos.checked_add(scaled_nanos(number, unit_nanos)?)?;
-        rest = next;
-    }
-    let secs = u64::try_from(total_nanos / NANOS_PER_SEC).ok()?;
-    let nanos = u32::try_from(total_nanos % NANOS_PER_SEC).ok()?;
-    Some(Duration::new(secs, nanos))
-}
-
-/// `number` (digits with at most one `.`) times `unit_nanos`, computed in
-/// integers so `"539.477544ms"` loses nothing to floating point. Fraction
-/// digits beyond 18 (far below a nanosecond) are dropped.
-fn scaled_nanos(number: &str, unit_nanos: u128) -> Option<u128> {
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
-        return None;
-    }
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let mut nanos = whole.checked_mul(unit_nanos)?;
-    // Only ASCII digits here, so slicing by bytes is slicing by characters.
-    let fraction = &fraction[..fraction.len().min(18)];
-    if !fraction.is_empty() {
-        let digits: u128 = fraction.parse().ok()?;
-        let scale = 10u128.checked_pow(u32::try_from(fraction.len()).ok()?)?;
-        nanos = nanos.checked_add(digits * unit_nanos / scale)?;
-    }
-    Some(nanos)
-}
+pub use crate::upstream::parse_duration;
 
 fn classify_oauth(code: &str, status: u16) -> Verdict {
     match code {
@@ -803,6 +849,8 @@ mod tests {
         details: Value,
         message: &'static str,
         oauth_error: Option<&'static str>,
+        source: Source,
+        error_type: Option<&'static str>,
         expected: Verdict,
     }
 
@@ -822,6 +870,8 @@ mod tests {
             details,
             message,
             oauth_error: None,
+            source: Source::GoogleAccount,
+            error_type: None,
             expected,
         }
     }
@@ -834,6 +884,12 @@ mod tests {
 
         fn oauth(mut self, code: &'static str) -> Self {
             self.oauth_error = Some(code);
+            self
+        }
+
+        fn from(mut self, source: Source, error_type: &'static str) -> Self {
+            self.source = source;
+            self.error_type = (!error_type.is_empty()).then_some(error_type);
             self
         }
     }
@@ -1382,6 +1438,116 @@ mod tests {
                     reason: "quota exhausted (QUOTA_EXHAUSTED)".into(),
                 },
             ),
+            case(
+                "OpenAI 429 with Retry-After 7 cools that model of that upstream for 7 s",
+                429,
+                "",
+                "Rate limit reached for gpt-4o in organization org-x on requests per min.",
+                json!([]),
+                Verdict::CoolDown {
+                    scope: model(MODEL),
+                    until: NOW + 7,
+                    reason: "rate-limited (rate_limit_exceeded)".into(),
+                },
+            )
+            .retry_after(7)
+            .from(Source::OpenAi, "rate_limit_exceeded"),
+            case(
+                "OpenAI insufficient_quota is the whole key's quota",
+                429,
+                "",
+                "You exceeded your current quota, please check your plan and billing details.",
+                json!([]),
+                Verdict::QuotaExhausted {
+                    scope: LimitScope::Account,
+                    resets_at: NOW + QUOTA_RESET_FALLBACK_SECS,
+                    reset_reported: false,
+                    reason: "no quota left on the key (insufficient_quota)".into(),
+                },
+            )
+            .from(Source::OpenAi, "insufficient_quota"),
+            case(
+                "OpenAI 401 invalid_api_key rejects the key, no token refresh",
+                401,
+                "",
+                "Incorrect API key provided.",
+                json!([]),
+                Verdict::KeyRejected {
+                    reason: "Incorrect API key provided.".into(),
+                },
+            )
+            .from(Source::OpenAi, "invalid_api_key"),
+            case(
+                "Anthropic 429 rate_limit_error with retry-after",
+                429,
+                "",
+                "Number of request tokens has exceeded your per-minute rate limit",
+                json!([]),
+                Verdict::CoolDown {
+                    scope: model(MODEL),
+                    until: NOW + 20,
+                    reason: "rate-limited (rate_limit_error)".into(),
+                },
+            )
+            .retry_after(20)
+            .from(Source::Anthropic, "rate_limit_error"),
+            case(
+                "Anthropic 529 overloaded_error: next member, nobody cooled",
+                529,
+                "",
+                "Overloaded",
+                json!([]),
+                Verdict::Rotate {
+                    reason: "the upstream is overloaded (overloaded_error)".into(),
+                    retry_after: None,
+                },
+            )
+            .from(Source::Anthropic, "overloaded_error"),
+            case(
+                "Anthropic 403 permission_error rejects the key",
+                403,
+                "",
+                "Your API key does not have permission to use the specified resource.",
+                json!([]),
+                Verdict::KeyRejected {
+                    reason: "Your API key does not have permission to use the specified resource."
+                        .into(),
+                },
+            )
+            .from(Source::Anthropic, "permission_error"),
+            case(
+                "Anthropic 400 invalid_request_error is the request's fault",
+                400,
+                "",
+                "messages: roles must alternate",
+                json!([]),
+                Verdict::ReturnToClient { status: 400 },
+            )
+            .from(Source::Anthropic, "invalid_request_error"),
+            case(
+                "Gemini API key 400 API_KEY_INVALID rejects the key",
+                400,
+                "INVALID_ARGUMENT",
+                "API key not valid. Please pass a valid API key.",
+                json!([error_info("API_KEY_INVALID", json!({"service": "generativelanguage.googleapis.com"}))]),
+                Verdict::KeyRejected {
+                    reason: "API key not valid. Please pass a valid API key.".into(),
+                },
+            )
+            .from(Source::GeminiKey, ""),
+            case(
+                "Gemini API key RESOURCE_EXHAUSTED with RetryInfo cools the model",
+                429,
+                "RESOURCE_EXHAUSTED",
+                "You exceeded your current quota, please check your plan and billing details.",
+                json!([retry_info("12s")]),
+                Verdict::CoolDown {
+                    scope: model(MODEL),
+                    until: NOW + 12,
+                    reason: "rate limited (HTTP 429)".into(),
+                },
+            )
+            .from(Source::GeminiKey, ""),
         ]
     }
 
@@ -1393,6 +1559,8 @@ mod tests {
         for row in &table {
             let details = row.details.as_array().cloned().unwrap_or_default();
             let failure = Failure {
+                source: row.source,
+                error_type: row.error_type,
                 status: row.status,
                 retry_after_secs: row.retry_after_secs,
                 google_status: row.google_status,

@@ -6,16 +6,21 @@
 
 pub mod anthropic;
 pub mod anthropic_from_gemini;
+pub mod anthropic_request_from_gemini;
 pub mod completions;
 pub mod completions_from_gemini;
 pub mod gemini;
+pub mod gemini_from_anthropic;
+pub mod gemini_from_openai;
 pub mod gemini_request_from_anthropic;
 pub mod gemini_request_from_completions;
 pub mod gemini_request_from_openai;
 pub mod gemini_request_from_responses;
 pub mod gemini_stream;
+pub mod keyed_common;
 pub mod openai;
 pub mod openai_from_gemini;
+pub mod openai_request_from_gemini;
 pub mod responses;
 pub mod responses_from_gemini;
 pub mod schema;

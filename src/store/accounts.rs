@@ -25,6 +25,9 @@ pub enum AccountStatus {
     /// Google suspended the account ("disabled in this account for violation of
     /// Terms of Service"); the link is the appeal form when Google gave one.
     Suspended,
+    /// An API-key upstream refused its key (401/403, `API_KEY_INVALID`): not
+    /// tried again until the user changes or enables it.
+    KeyRejected,
 }
 
 impl AccountStatus {
@@ -36,6 +39,7 @@ impl AccountStatus {
             Self::Forbidden => "forbidden",
             Self::ClientRetired => "client_retired",
             Self::Suspended => "suspended",
+            Self::KeyRejected => "key_rejected",
         }
     }
 
@@ -46,6 +50,7 @@ impl AccountStatus {
             "forbidden" => Self::Forbidden,
             "client_retired" => Self::ClientRetired,
             "suspended" => Self::Suspended,
+            "key_rejected" => Self::KeyRejected,
             _ => Self::Active,
         }
     }
@@ -59,6 +64,7 @@ impl AccountStatus {
             Self::Forbidden => "forbidden / needs verification",
             Self::ClientRetired => "client retired",
             Self::Suspended => "suspended by Google",
+            Self::KeyRejected => "key rejected",
         }
     }
 }
@@ -85,6 +91,15 @@ pub struct AccountRecord {
     pub catalog: Option<super::ModelCatalog>,
     /// Its quota windows (group × 5 h / weekly), when Google reports them.
     pub windows: Vec<super::QuotaWindow>,
+    /// An API-key upstream's settings (`None`: a Google account).
+    pub settings: Option<super::UpstreamSettings>,
+}
+
+impl AccountRecord {
+    /// A Google account (not an API-key upstream).
+    pub fn is_google(&self) -> bool {
+        self.settings.is_none()
+    }
 }
 
 /// What `accounts add` learned about an account.
@@ -119,7 +134,7 @@ pub struct QuotaRecord {
 
 const ACCOUNT_COLUMNS: &str = "id, email, upstream, oauth_client, refresh_token, access_token, \
      access_expires_at, project_id, tier, status, status_reason, created_at, last_used_at, status_link, \
-     catalog_json, windows_json";
+     catalog_json, windows_json, settings_json";
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRecord> {
     Ok(AccountRecord {
@@ -146,6 +161,20 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRecord> {
             .get::<_, Option<String>>(15)?
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default(),
+        // An upstream row whose settings do not parse is kept out of use
+        // rather than taken for a Google account.
+        settings: row
+            .get::<_, Option<String>>(16)?
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        16,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            })
+            .transpose()?,
     })
 }
 

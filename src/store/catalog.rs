@@ -27,6 +27,20 @@ pub struct ModelInfo {
     pub image_output: bool,
 }
 
+impl ModelInfo {
+    /// A model known by its id (and maybe a display name) alone.
+    pub fn named(id: impl Into<String>, display_name: Option<String>) -> Self {
+        Self {
+            id: id.into(),
+            display_name,
+            max_input_tokens: None,
+            max_output_tokens: None,
+            thinking: false,
+            image_output: false,
+        }
+    }
+}
+
 /// The models of one account, and Google's `deprecatedModelIds` (old id →
 /// the id that replaced it).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

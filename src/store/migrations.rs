@@ -102,6 +102,12 @@ const STEPS: &[&str] = &[
     ALTER TABLE accounts ADD COLUMN catalog_json TEXT;
     ALTER TABLE accounts ADD COLUMN windows_json TEXT;
     "#,
+    // 4 → 5: API-key upstreams live beside Google accounts (`upstream` is
+    // their kind, `refresh_token` their key); the rest of what the user set
+    // (base URL, model globs, headers, priority) is JSON.
+    r#"
+    ALTER TABLE accounts ADD COLUMN settings_json TEXT;
+    "#,
 ];
 
 pub fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

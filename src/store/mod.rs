@@ -11,6 +11,7 @@ mod catalog;
 mod limits;
 mod log;
 mod migrations;
+mod upstreams;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,6 +22,7 @@ pub use accounts::{AccountRecord, AccountStatus, NewAccount, QuotaRecord, Upsert
 pub use catalog::{ModelCatalog, ModelInfo, QuotaWindow, model_group};
 pub use limits::{LimitKind, LimitRecord};
 pub use log::{LogEntry, LoggedRequest, RequestRecord, UsageRow, UsageTotals};
+pub use upstreams::{GOOGLE, NewUpstream, UpstreamKind, UpstreamSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,6 +48,8 @@ pub enum StoreError {
     },
     #[error("no account matches `{0}`")]
     NoSuchAccount(String),
+    #[error("the name `{0}` is already used by an account or an upstream")]
+    NameTaken(String),
     #[error("database task failed: {0}")]
     Task(String),
 }

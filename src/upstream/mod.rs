@@ -3,6 +3,7 @@
 //! about the client protocols or HTTP server.
 
 pub mod google;
+pub mod keyed;
 
 use std::time::Duration;
 
@@ -16,8 +17,10 @@ pub enum UpstreamError {
         message: String,
         /// `Retry-After`, when the upstream sent one.
         retry_after: Option<Duration>,
-        /// Google's `error.status` (`RESOURCE_EXHAUSTED`) and `error.details`, when present.
-        google_status: Option<String>,
+        /// The error's code word: Google's `error.status` (`RESOURCE_EXHAUSTED`),
+        /// OpenAI's `error.code` (else `error.type`), Anthropic's `error.type`.
+        code: Option<String>,
+        /// Google's `error.details`, when present.
         details: Vec<serde_json::Value>,
     },
     /// The OAuth token endpoint refused (`invalid_grant` means: sign in again).
@@ -112,9 +115,119 @@ impl UpstreamError {
     }
 }
 
+/// An error answer's message when its body has none we can read: the
+/// start of the body, or the status's name.
+pub(crate) fn body_excerpt(status: reqwest::StatusCode, body: &str) -> String {
+    let text: String = body.trim().chars().take(300).collect();
+    if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("no error message")
+            .to_owned()
+    } else {
+        text
+    }
+}
+
 /// Whether Google's `error.details` hold an `ErrorInfo` with `reason`.
 pub fn has_reason(details: &[serde_json::Value], reason: &str) -> bool {
     details
         .iter()
         .any(|d| d.get("reason").and_then(serde_json::Value::as_str) == Some(reason))
+}
+
+/// Parses a Go-style duration as Google writes them: `"34.07s"`, `"900ms"`,
+/// `"539.477544ms"`, `"1.5s"`, `"2m"`, `"3h2m1.5s"` (units `h`, `m`, `s`,
+/// `ms`, `us`/`µs`, `ns`; a bare `"0"`). `None` for anything else, including
+/// negative durations.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let text = text.trim();
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return None;
+    }
+    let is_number = |c: char| c.is_ascii_digit() || c == '.';
+    let mut rest = text;
+    let mut total_nanos: u128 = 0;
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !is_number(c)).unwrap_or(rest.len());
+        let (number, after_number) = rest.split_at(number_len);
+        let unit_len = after_number.find(is_number).unwrap_or(after_number.len());
+        let (unit, next) = after_number.split_at(unit_len);
+        let unit_nanos: u128 = match unit {
+            "h" => 3600 * NANOS_PER_SEC,
+            "m" => 60 * NANOS_PER_SEC,
+            "s" => NANOS_PER_SEC,
+            "ms" => 1_000_000,
+            "us" | "µs" | "μs" => 1_000,
+            "ns" => 1,
+            _ => return None,
+        };
+        total_nanos = total_nanos.checked_add(scaled_nanos(number, unit_nanos)?)?;
+        rest = next;
+    }
+    let secs = u64::try_from(total_nanos / NANOS_PER_SEC).ok()?;
+    let nanos = u32::try_from(total_nanos % NANOS_PER_SEC).ok()?;
+    Some(Duration::new(secs, nanos))
+}
+
+/// `number` (digits with at most one `.`) times `unit_nanos`, computed in
+/// integers so `"539.477544ms"` loses nothing to floating point. Fraction
+/// digits beyond 18 (far below a nanosecond) are dropped.
+fn scaled_nanos(number: &str, unit_nanos: u128) -> Option<u128> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+        return None;
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut nanos = whole.checked_mul(unit_nanos)?;
+    // Only ASCII digits here, so slicing by bytes is slicing by characters.
+    let fraction = &fraction[..fraction.len().min(18)];
+    if !fraction.is_empty() {
+        let digits: u128 = fraction.parse().ok()?;
+        let scale = 10u128.checked_pow(u32::try_from(fraction.len()).ok()?)?;
+        nanos = nanos.checked_add(digits * unit_nanos / scale)?;
+    }
+    Some(nanos)
+}
+
+/// Ends a stream with a timeout error when no item arrives for `idle`.
+pub(crate) fn with_idle_timeout<S>(
+    stream: S,
+    idle: std::time::Duration,
+) -> impl futures::Stream<Item = Result<crate::protocol::gemini::GenerateContentResponse, UpstreamError>>
+where
+    S: futures::Stream<
+            Item = Result<crate::protocol::gemini::GenerateContentResponse, UpstreamError>,
+        > + Send,
+{
+    futures::stream::unfold(
+        (Box::pin(stream), false),
+        move |(mut stream, failed)| async move {
+            if failed {
+                return None;
+            }
+            match tokio::time::timeout(idle, futures::StreamExt::next(&mut stream)).await {
+                Ok(Some(item)) => {
+                    let failed = item.is_err();
+                    Some((item, (stream, failed)))
+                }
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(UpstreamError::Transport {
+                        message: format!("the upstream sent nothing for {} s", idle.as_secs()),
+                        timeout: true,
+                    }),
+                    (stream, true),
+                )),
+            }
+        },
+    )
 }

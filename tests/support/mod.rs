@@ -28,6 +28,8 @@
     clippy::result_large_err
 )]
 
+pub mod keyed;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -1504,9 +1506,44 @@ impl Binary {
         )
     }
 
+    /// Runs a command with `input` on its standard input.
+    pub async fn run_with_input(&self, args: &[&str], input: &str) -> (bool, String, String) {
+        use std::io::Write;
+        let mut command = self.command();
+        command
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let input = input.to_owned();
+        let output = tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Starts `switchyard serve --port 0 …` and waits until it says where it listens.
     pub async fn serve(&self, extra: &[&str]) -> ServeProcess {
+        self.serve_with_env(extra, &[]).await
+    }
+
+    /// [`Binary::serve`] with these environment variables set (`RUST_LOG`).
+    pub async fn serve_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
         let mut command = self.command();
+        command.envs(env.iter().copied());
         command
             .args(["serve", "--port", "0"])
             .args(extra)

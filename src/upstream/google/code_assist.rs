@@ -905,7 +905,7 @@ impl GoogleClient {
                             status: error.code.unwrap_or(500),
                             message: error.message,
                             retry_after: None,
-                            google_status: error.status,
+                            code: error.status,
                             details: error.details,
                         }));
                     }
@@ -925,40 +925,11 @@ impl GoogleClient {
                 })),
             }
         });
-        Ok(Box::pin(with_idle_timeout(chunks, idle_timeout)))
+        Ok(Box::pin(crate::upstream::with_idle_timeout(
+            chunks,
+            idle_timeout,
+        )))
     }
-}
-
-/// Ends a stream with a timeout error when no item arrives for `idle`.
-fn with_idle_timeout<S>(
-    stream: S,
-    idle: std::time::Duration,
-) -> impl Stream<Item = Result<GenerateContentResponse, UpstreamError>>
-where
-    S: Stream<Item = Result<GenerateContentResponse, UpstreamError>> + Send,
-{
-    futures::stream::unfold(
-        (Box::pin(stream), false),
-        move |(mut stream, failed)| async move {
-            if failed {
-                return None;
-            }
-            match tokio::time::timeout(idle, stream.next()).await {
-                Ok(Some(item)) => {
-                    let failed = item.is_err();
-                    Some((item, (stream, failed)))
-                }
-                Ok(None) => None,
-                Err(_) => Some((
-                    Err(UpstreamError::Transport {
-                        message: format!("the upstream sent nothing for {} s", idle.as_secs()),
-                        timeout: true,
-                    }),
-                    (stream, true),
-                )),
-            }
-        },
-    )
 }
 
 /// What to generate, and where.

@@ -53,24 +53,14 @@ pub(crate) fn status_error(
     let parsed = GoogleApiError::parse(body);
     let message = match &parsed {
         Some(e) if !e.message.is_empty() => e.message.clone(),
-        _ => {
-            let text: String = body.trim().chars().take(300).collect();
-            if text.is_empty() {
-                status
-                    .canonical_reason()
-                    .unwrap_or("no error message")
-                    .to_owned()
-            } else {
-                text
-            }
-        }
+        _ => crate::upstream::body_excerpt(status, body),
     };
     let (google_status, details) = parsed.map(|e| (e.status, e.details)).unwrap_or_default();
     UpstreamError::Status {
         status: status.as_u16(),
         message,
         retry_after,
-        google_status,
+        code: google_status,
         details,
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use code_assist::{AccountSetup, AccountState, StreamChunks, Target};
 pub use error::GoogleApiError;
+pub(crate) use error::status_error;
 pub use oauth::{AuthorizationRequest, TokenGrant, authorization_url};
 
 use super::UpstreamError;
@@ -32,6 +33,11 @@ pub struct GoogleClient {
 pub const CONTROL_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl GoogleClient {
+    /// The HTTP client (a cheap handle on the same connection pool).
+    pub fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     pub fn new() -> Result<Self, UpstreamError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))

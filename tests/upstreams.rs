@@ -1,0 +1,496 @@
+//! API-key upstreams end to end over HTTP: every client protocol against
+//! every upstream kind (text, streams, a tool round trip), the fallback from
+//! exhausted Google accounts by a routing rule and back, per-upstream
+//! cool-downs from `Retry-After`, rejected keys, and keys kept out of every
+//! output.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::keyed::{Kind, MockKeyed, Script};
+use support::{MockGoogle, Scripted, TestGateway, sse_data};
+use switchyard::config::Config;
+
+const KEY: &str = "sk-upstream-secret-0123456789abcdef";
+const MODEL: &str = "up-model";
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Chat,
+    Responses,
+    Anthropic,
+    Gemini,
+}
+
+const CLIENTS: [Client; 4] = [
+    Client::Chat,
+    Client::Responses,
+    Client::Anthropic,
+    Client::Gemini,
+];
+const KINDS: [Kind; 4] = [Kind::OpenAi, Kind::Anthropic, Kind::GeminiApi, Kind::Vertex];
+
+fn weather_schema() -> Value {
+    json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+}
+
+/// The request a client of `client` sends: `text` from the user, optionally
+/// with the weather tool and (the second turn) the tool call and its result.
+fn request(
+    client: Client,
+    text: &str,
+    tools: bool,
+    call: Option<&(String, String)>,
+) -> (String, Value) {
+    match client {
+        Client::Chat => {
+            let mut messages = vec![json!({"role": "user", "content": text})];
+            if let Some((id, args)) = call {
+                messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id, "type": "function", "function": {"name": "weather", "arguments": args}}]}));
+                messages.push(json!({"role": "tool", "tool_call_id": id, "content": "22 C"}));
+            }
+            let mut body = json!({"model": MODEL, "messages": messages});
+            if tools {
+                body["tools"] = json!([{"type": "function", "function": {"name": "weather", "parameters": weather_schema()}}]);
+            }
+            ("/v1/chat/completions".into(), body)
+        }
+        Client::Responses => {
+            let mut input = vec![json!({"role": "user", "content": text})];
+            if let Some((id, args)) = call {
+                input.push(json!({"type": "function_call", "call_id": id, "name": "weather", "arguments": args}));
+                input
+                    .push(json!({"type": "function_call_output", "call_id": id, "output": "22 C"}));
+            }
+            let mut body = json!({"model": MODEL, "input": input});
+            if tools {
+                body["tools"] = json!([{"type": "function", "name": "weather", "parameters": weather_schema()}]);
+            }
+            ("/v1/responses".into(), body)
+        }
+        Client::Anthropic => {
+            let mut messages = vec![json!({"role": "user", "content": text})];
+            if let Some((id, args)) = call {
+                let input: Value = serde_json::from_str(args).unwrap();
+                messages.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "weather", "input": input}]}));
+                messages.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "22 C"}]}));
+            }
+            let mut body = json!({"model": MODEL, "max_tokens": 200, "messages": messages});
+            if tools {
+                body["tools"] = json!([{"name": "weather", "input_schema": weather_schema()}]);
+            }
+            ("/v1/messages".into(), body)
+        }
+        Client::Gemini => {
+            let mut contents = vec![json!({"role": "user", "parts": [{"text": text}]})];
+            if let Some((_, args)) = call {
+                let args: Value = serde_json::from_str(args).unwrap();
+                contents.push(json!({"role": "model", "parts": [{"functionCall": {"name": "weather", "args": args}}]}));
+                contents.push(json!({"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"output": "22 C"}}}]}));
+            }
+            let mut body = json!({"contents": contents});
+            if tools {
+                body["tools"] = json!([{"functionDeclarations": [{"name": "weather", "parameters": weather_schema()}]}]);
+            }
+            (format!("/v1beta/models/{MODEL}:generateContent"), body)
+        }
+    }
+}
+
+/// What came back: its text, and the tool call (id, JSON arguments) if any.
+struct Answer {
+    text: String,
+    call: Option<(String, String)>,
+}
+
+async fn send(
+    gateway: &TestGateway,
+    client: Client,
+    text: &str,
+    tools: bool,
+    call: Option<&(String, String)>,
+    stream: bool,
+) -> Answer {
+    let (mut path, mut body) = request(client, text, tools, call);
+    if stream {
+        match client {
+            Client::Gemini => {
+                path = path.replace(":generateContent", ":streamGenerateContent?alt=sse")
+            }
+            _ => body["stream"] = json!(true),
+        }
+    }
+    let response = gateway
+        .client
+        .post(gateway.url(&path))
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    if !status.is_success() {
+        panic!(
+            "{client:?} stream={stream}: HTTP {status}: {}",
+            response.text().await.unwrap()
+        );
+    }
+    if stream {
+        let events: Vec<Value> = sse_data(response)
+            .await
+            .into_iter()
+            .filter(|d| d != "[DONE]")
+            .map(|d| serde_json::from_str(&d).unwrap())
+            .collect();
+        read_stream(client, &events)
+    } else {
+        read_whole(client, &response.json().await.unwrap())
+    }
+}
+
+fn read_whole(client: Client, body: &Value) -> Answer {
+    match client {
+        Client::Chat => {
+            let message = &body["choices"][0]["message"];
+            Answer {
+                text: message["content"].as_str().unwrap_or_default().to_owned(),
+                call: message["tool_calls"][0].as_object().map(|c| {
+                    (
+                        c["id"].as_str().unwrap().to_owned(),
+                        c["function"]["arguments"].as_str().unwrap().to_owned(),
+                    )
+                }),
+            }
+        }
+        Client::Responses => {
+            let output = body["output"].as_array().cloned().unwrap_or_default();
+            Answer {
+                text: output
+                    .iter()
+                    .flat_map(|o| o["content"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|c| c["text"].as_str().map(str::to_owned))
+                    .collect(),
+                call: output
+                    .iter()
+                    .find(|o| o["type"] == "function_call")
+                    .map(|c| {
+                        (
+                            c["call_id"].as_str().unwrap().to_owned(),
+                            c["arguments"].as_str().unwrap().to_owned(),
+                        )
+                    }),
+            }
+        }
+        Client::Anthropic => {
+            let content = body["content"].as_array().cloned().unwrap_or_default();
+            Answer {
+                text: content.iter().filter_map(|b| b["text"].as_str()).collect(),
+                call: content
+                    .iter()
+                    .find(|b| b["type"] == "tool_use")
+                    .map(|b| (b["id"].as_str().unwrap().to_owned(), b["input"].to_string())),
+            }
+        }
+        Client::Gemini => {
+            let parts = body["candidates"][0]["content"]["parts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            Answer {
+                text: parts.iter().filter_map(|p| p["text"].as_str()).collect(),
+                call: parts.iter().find_map(|p| p.get("functionCall")).map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or("no-id").to_owned(),
+                        c["args"].to_string(),
+                    )
+                }),
+            }
+        }
+    }
+}
+
+fn read_stream(client: Client, events: &[Value]) -> Answer {
+    let mut text = String::new();
+    let mut call: Option<(String, String)> = None;
+    match client {
+        Client::Chat => {
+            for event in events {
+                let delta = &event["choices"][0]["delta"];
+                text.push_str(delta["content"].as_str().unwrap_or_default());
+                for tool in delta["tool_calls"].as_array().into_iter().flatten() {
+                    let entry = call.get_or_insert_with(|| (String::new(), String::new()));
+                    if let Some(id) = tool["id"].as_str() {
+                        entry.0 = id.to_owned();
+                    }
+                    entry
+                        .1
+                        .push_str(tool["function"]["arguments"].as_str().unwrap_or_default());
+                }
+            }
+        }
+        Client::Responses => {
+            for event in events {
+                if event["type"] == "response.output_text.delta" {
+                    text.push_str(event["delta"].as_str().unwrap_or_default());
+                }
+                if event["type"] == "response.output_item.done"
+                    && event["item"]["type"] == "function_call"
+                {
+                    call = Some((
+                        event["item"]["call_id"].as_str().unwrap().to_owned(),
+                        event["item"]["arguments"].as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+        Client::Anthropic => {
+            for event in events {
+                match event["type"].as_str() {
+                    Some("content_block_start") if event["content_block"]["type"] == "tool_use" => {
+                        call = Some((
+                            event["content_block"]["id"].as_str().unwrap().to_owned(),
+                            String::new(),
+                        ));
+                    }
+                    Some("content_block_delta") => {
+                        text.push_str(event["delta"]["text"].as_str().unwrap_or_default());
+                        if let (Some(c), Some(json)) =
+                            (call.as_mut(), event["delta"]["partial_json"].as_str())
+                        {
+                            c.1.push_str(json);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Client::Gemini => {
+            for event in events {
+                for part in event["candidates"][0]["content"]["parts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    text.push_str(part["text"].as_str().unwrap_or_default());
+                    if let Some(c) = part.get("functionCall") {
+                        call = Some((
+                            c["id"].as_str().unwrap_or("no-id").to_owned(),
+                            c["args"].to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Answer { text, call }
+}
+
+/// A gateway with no Google account and one upstream of `kind` serving MODEL.
+async fn gateway_with(kind: Kind) -> (TestGateway, MockKeyed) {
+    let mock = MockKeyed::start(kind, KEY, &[MODEL, "other-model"]).await;
+    let gateway = TestGateway::start(Config::default()).await;
+    // Vertex lists no models per key: it serves what its globs say.
+    let globs: &[&str] = if kind == Kind::Vertex { &[MODEL] } else { &[] };
+    gateway.add_upstream("up", &mock, KEY, globs, 0).await;
+    (gateway, mock)
+}
+
+#[tokio::test]
+async fn every_client_protocol_reaches_every_upstream_kind() {
+    for kind in KINDS {
+        let (gateway, mock) = gateway_with(kind).await;
+        for client in CLIENTS {
+            for stream in [false, true] {
+                let what = format!("{client:?} → {kind:?} (stream {stream})");
+                let answer = send(&gateway, client, "hello there", false, None, stream).await;
+                assert_eq!(answer.text, "echo: hello there", "{what}");
+                // A tool round trip: the upstream calls the tool, the client
+                // answers, the upstream reads the result.
+                let first = send(&gateway, client, "weather?", true, None, stream).await;
+                let call = first
+                    .call
+                    .unwrap_or_else(|| panic!("{what}: no tool call, text {:?}", first.text));
+                let args: Value = serde_json::from_str(&call.1).unwrap();
+                assert_eq!(args, json!({"city": "x"}), "{what}");
+                let second = send(&gateway, client, "weather?", true, Some(&call), stream).await;
+                assert!(
+                    second.text.contains("tool said") && second.text.contains("22 C"),
+                    "{what}: {:?}",
+                    second.text
+                );
+            }
+        }
+        // Every call reached the upstream under its own model name, with the key.
+        let generations = mock.generations();
+        assert_eq!(generations.len(), CLIENTS.len() * 2 * 3, "{kind:?}");
+        for got in &generations {
+            let named = got.body["model"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| got.path.clone());
+            assert!(named.contains(MODEL), "{kind:?}: {named}");
+        }
+        gateway.gateway.stop().await;
+    }
+}
+
+/// Two Google accounts, both out of quota for gemini-2.5-pro until a few
+/// seconds from now, and a routing rule naming an upstream next.
+#[tokio::test]
+async fn exhausted_google_accounts_fall_back_to_the_routed_upstream_and_come_back() {
+    let google = MockGoogle::start().await;
+    google.mock.add_account("refresh-a", "a@example.com", true);
+    google.mock.add_account("refresh-b", "b@example.com", true);
+    let keyed = MockKeyed::start(Kind::GeminiApi, KEY, &["gemini-2.5-pro"]).await;
+    let mut config = google.config();
+    config
+        .routing
+        .insert("gemini-*".into(), vec!["google".into(), "studio".into()]);
+    let gateway = TestGateway::start(config).await;
+    gateway
+        .add_account("refresh-a", "a@example.com", "project-a")
+        .await;
+    gateway
+        .add_account("refresh-b", "b@example.com", "project-b")
+        .await;
+    gateway.add_upstream("studio", &keyed, KEY, &[], 0).await;
+    let exhausted = || {
+        Scripted::Error(
+            429,
+            json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+            "message": "You have exhausted your capacity on this model. Your quota will reset after 3s.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "QUOTA_EXHAUSTED",
+                "metadata": {"model": "gemini-2.5-pro", "quotaResetDelay": "3s"}}]}}),
+        )
+    };
+    google.mock.script_for("a@example.com", exhausted());
+    google.mock.script_for("b@example.com", exhausted());
+    let body = json!({"model": "gemini-2.5-pro", "messages": [{"role": "user", "content": "hi"}]});
+    let response = gateway.chat(body.clone()).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["choices"][0]["message"]["content"], "echo: hi");
+    let tried_google = google.mock.received().len();
+    assert_eq!(
+        tried_google, 2,
+        "each Google account tried once, no retry on the same one"
+    );
+    assert_eq!(keyed.generations().len(), 1);
+    // While the accounts are out, the upstream serves at once.
+    let response = gateway.chat(body.clone()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        google.mock.received().len(),
+        tried_google,
+        "Google not asked while exhausted"
+    );
+    assert_eq!(keyed.generations().len(), 2);
+    // Once the quota reset passed, traffic goes back to the accounts.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let response = gateway.chat(body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        google.mock.received().len(),
+        tried_google + 1,
+        "back on a Google account"
+    );
+    assert_eq!(keyed.generations().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_cools_only_that_upstream_for_that_long() {
+    let first = MockKeyed::start(Kind::OpenAi, KEY, &[MODEL]).await;
+    let second = MockKeyed::start(Kind::OpenAi, KEY, &[MODEL]).await;
+    let gateway = TestGateway::start(Config::default()).await;
+    let first_id = gateway.add_upstream("first", &first, KEY, &[], 0).await;
+    let second_id = gateway.add_upstream("second", &second, KEY, &[], 1).await;
+    first.script(Script::Error {
+        status: 429,
+        headers: vec![("retry-after".into(), "7".into())],
+        body: json!({"error": {"message": "Rate limit reached for up-model on requests per min (RPM): Limit 3, Used 3.", "type": "requests", "code": "rate_limit_exceeded"}}),
+    });
+    let before = switchyard::store::now_unix();
+    let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]});
+    let response = gateway.chat(body.clone()).await;
+    assert_eq!(response.status(), 200, "the next upstream answered");
+    let pool = &gateway.gateway.state().pool;
+    let now = switchyard::store::now_unix();
+    let limit = pool
+        .account(first_id)
+        .unwrap()
+        .limit_for(MODEL, now)
+        .expect("first cooled down");
+    assert!(
+        (before + 7..=now + 7).contains(&limit.until),
+        "cooled for 7 s: until {} (asked at {before})",
+        limit.until
+    );
+    assert!(
+        pool.account(second_id)
+            .unwrap()
+            .limit_for(MODEL, now)
+            .is_none()
+    );
+    // The next request goes to the second without asking the first.
+    let response = gateway.chat(body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(first.generations().len(), 1);
+    assert_eq!(second.generations().len(), 2);
+}
+
+#[tokio::test]
+async fn a_rejected_key_marks_the_upstream_and_it_is_not_tried_again() {
+    for kind in KINDS {
+        let (gateway, mock) = gateway_with(kind).await;
+        mock.forget_key(KEY);
+        let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]});
+        let response = gateway.chat(body.clone()).await;
+        assert!(response.status().is_client_error() || response.status().is_server_error());
+        let text = response.text().await.unwrap();
+        assert!(
+            !text.contains(KEY),
+            "{kind:?}: the key in the answer: {text}"
+        );
+        // The status is written by the pool's writer, just after the answer.
+        let mut status = String::new();
+        for _ in 0..100 {
+            status = gateway
+                .store
+                .find_account("up")
+                .unwrap()
+                .status
+                .as_str()
+                .to_owned();
+            if status == "key_rejected" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(status, "key_rejected", "{kind:?}");
+        let tried = mock.generations().len();
+        assert_eq!(tried, 1, "{kind:?}: one call, no retry loop");
+        let response = gateway.chat(body).await;
+        assert_eq!(response.status(), 503, "{kind:?}");
+        assert_eq!(mock.generations().len(), tried, "{kind:?}: not tried again");
+        gateway.gateway.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_mapping_can_name_an_upstreams_own_model() {
+    let mock = MockKeyed::start(Kind::OpenAi, KEY, &["openai/gpt-4o"]).await;
+    let mut config = Config::default();
+    config
+        .models
+        .insert("gpt-4o*".into(), "router:openai/gpt-4o".into());
+    let gateway = TestGateway::start(config).await;
+    gateway.add_upstream("router", &mock, KEY, &[], 0).await;
+    let response = gateway
+        .chat(json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(mock.generations()[0].body["model"], "openai/gpt-4o");
+}
