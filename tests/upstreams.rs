@@ -17,7 +17,7 @@ use switchyard::config::Config;
 const KEY: &str = "sk-upstream-secret-0123456789abcdef";
 const MODEL: &str = "up-model";
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Client {
     Chat,
     Responses,
@@ -493,4 +493,227 @@ async fn a_mapping_can_name_an_upstreams_own_model() {
         .await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(mock.generations()[0].body["model"], "openai/gpt-4o");
+}
+
+/// One passthrough pair: the client route, the mock kind, and a body in
+/// the client's protocol with fields the gateway does not know.
+struct Pair {
+    client: Client,
+    kind: Kind,
+}
+
+fn odd_body(client: Client, stream: bool) -> String {
+    // Spacing, key order and unknown fields are the client's own: they must
+    // arrive as they are.
+    match client {
+        Client::Chat => format!(
+            r#"{{ "messages":[{{"role":"user","content":"hi ☃"}}], "model" : "client-model","stream":{stream},"x_vendor": {{"keep": [1,2.50,"three"]}} }}"#
+        ),
+        Client::Responses => format!(
+            r#"{{"model":"client-model", "input":"hi ☃","stream":{stream},"x_vendor":{{"keep":true}}}}"#
+        ),
+        Client::Anthropic => format!(
+            r#"{{"model":"client-model","max_tokens":64,"stream":{stream},"messages":[{{"role":"user","content":[{{"type":"text","text":"hi ☃","cache_control":{{"type":"ephemeral"}}}}]}}],"x_vendor":1}}"#
+        ),
+        Client::Gemini => r#"{"contents":[{"role":"user","parts":[{"text":"hi ☃"}]}],"x_vendor":{"keep":"as is"},"generationConfig":{"temperature":0.25}}"#.to_owned(),
+    }
+}
+
+fn path_for(client: Client, stream: bool) -> String {
+    match (client, stream) {
+        (Client::Chat, _) => "/v1/chat/completions".into(),
+        (Client::Responses, _) => "/v1/responses".into(),
+        (Client::Anthropic, _) => "/v1/messages".into(),
+        (Client::Gemini, false) => "/v1beta/models/client-model:generateContent".into(),
+        (Client::Gemini, true) => {
+            "/v1beta/models/client-model:streamGenerateContent?alt=sse".into()
+        }
+    }
+}
+
+/// A stream in the upstream's own format, with details a translation
+/// would not keep (comments, extra fields, odd spacing).
+fn odd_stream(kind: Kind, client: Client) -> String {
+    match (kind, client) {
+        (Kind::OpenAi, Client::Responses) => concat!(
+            ": keep-alive comment\n\n",
+            "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"status\":\"in_progress\",\"output\":[]}}\n\n",
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"delta\":\"raw ☃\",\"x\":1}\n\n",
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":2,\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"output\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":2,\"total_tokens\":5}}}\n\n"
+        ).to_owned(),
+        (Kind::OpenAi, _) => concat!(
+            ": keep-alive comment\n\n",
+            "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"raw ☃\"},\"logprobs\":null,\"x_extra\":7}]}\n\n",
+            "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n",
+            "data: [DONE]\n\n"
+        ).to_owned(),
+        (Kind::Anthropic, _) => concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"raw ☃\"}}\n\n",
+            "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\n",
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        ).to_owned(),
+        _ => concat!(
+            "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"raw ☃\"}],\"role\": \"model\"},\"index\": 0}],\"modelVersion\": \"up-model\"}\r\n\r\n",
+            "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 3,\"candidatesTokenCount\": 2,\"totalTokenCount\": 5},\"responseId\": \"r1\"}\r\n\r\n"
+        ).to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn passthrough_pairs_keep_the_body_and_the_answer_byte_for_byte() {
+    let pairs = [
+        Pair {
+            client: Client::Chat,
+            kind: Kind::OpenAi,
+        },
+        Pair {
+            client: Client::Responses,
+            kind: Kind::OpenAi,
+        },
+        Pair {
+            client: Client::Anthropic,
+            kind: Kind::Anthropic,
+        },
+        Pair {
+            client: Client::Gemini,
+            kind: Kind::GeminiApi,
+        },
+        Pair {
+            client: Client::Gemini,
+            kind: Kind::Vertex,
+        },
+    ];
+    for Pair { client, kind } in pairs {
+        let mock = MockKeyed::start(kind, KEY, &[MODEL]).await;
+        let mut config = Config::default();
+        config.models.insert("client-model".into(), MODEL.into());
+        let gateway = TestGateway::start(config).await;
+        let globs: &[&str] = if kind == Kind::Vertex { &[MODEL] } else { &[] };
+        gateway.add_upstream("up", &mock, KEY, globs, 0).await;
+        for stream in [false, true] {
+            let what = format!("{client:?} → {kind:?} (stream {stream})");
+            let sent = odd_body(client, stream);
+            // The answer the upstream gives, in its own bytes.
+            let (answer, content_type) = if stream {
+                (odd_stream(kind, client), "text/event-stream")
+            } else {
+                let body = match kind {
+                    Kind::OpenAi if matches!(client, Client::Responses) => {
+                        json!({"id": "resp_9", "object": "response", "status": "completed", "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "raw ☃", "annotations": []}]}], "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}, "x_vendor": {"n": 1.50}})
+                    }
+                    Kind::OpenAi => {
+                        json!({"id": "c9", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "raw ☃", "refusal": null}, "finish_reason": "stop", "logprobs": null}], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}, "system_fingerprint": "fp_x"})
+                    }
+                    Kind::Anthropic => {
+                        json!({"id": "msg_9", "type": "message", "role": "assistant", "content": [{"type": "text", "text": "raw ☃", "citations": null}], "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 2, "service_tier": "standard"}})
+                    }
+                    _ => {
+                        json!({"candidates": [{"content": {"parts": [{"text": "raw ☃"}], "role": "model"}, "finishReason": "STOP", "avgLogprobs": -0.25}], "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5}, "responseId": "r9"})
+                    }
+                };
+                (serde_json::to_string(&body).unwrap(), "application/json")
+            };
+            mock.script(if stream {
+                Script::RawStream(answer.clone())
+            } else {
+                Script::Answer(serde_json::from_str(&answer).unwrap())
+            });
+            let response = gateway
+                .client
+                .post(gateway.url(&path_for(client, stream)))
+                .header("content-type", "application/json")
+                .header("anthropic-version", "2023-06-01")
+                .header("anthropic-beta", "some-beta-2026")
+                .body(sent.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{what}");
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(content_type),
+                "{what}: {:?}",
+                response.headers()["content-type"]
+            );
+            let received = response.text().await.unwrap();
+            assert_eq!(
+                received, answer,
+                "{what}: the answer as the upstream sent it"
+            );
+            // What the upstream got: the client's bytes, only the model changed.
+            let got = mock.generations().pop().unwrap();
+            let expected = match client {
+                Client::Gemini => {
+                    assert!(
+                        got.path.contains(&format!("models/{MODEL}:")),
+                        "{what}: {}",
+                        got.path
+                    );
+                    sent.clone()
+                }
+                _ => sent.replace("\"client-model\"", &format!("\"{MODEL}\"")),
+            };
+            assert_eq!(
+                String::from_utf8(got.raw.to_vec()).unwrap(),
+                expected,
+                "{what}"
+            );
+            if client == Client::Anthropic {
+                assert_eq!(got.headers["anthropic-beta"], "some-beta-2026", "{what}");
+                assert_eq!(got.headers["anthropic-version"], "2023-06-01", "{what}");
+            }
+            // The client's key for the gateway never goes up; the upstream's does.
+            let auth = format!("{:?}", got.headers);
+            assert!(auth.contains(KEY), "{what}: {auth}");
+        }
+        // The request log still counts the tokens.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let logged = gateway.store.log_after(0, 10).unwrap();
+        assert_eq!(logged.len(), 2, "{client:?} → {kind:?}");
+        for row in &logged {
+            assert_eq!(row.record.account, "up");
+            assert_eq!(
+                (row.record.input_tokens, row.record.output_tokens),
+                (3, 2),
+                "{client:?} → {kind:?}: {row:?}"
+            );
+        }
+        gateway.gateway.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn responses_clients_get_chat_completions_where_the_endpoint_has_no_responses_api() {
+    let mock = MockKeyed::start(Kind::OpenAi, KEY, &[MODEL]).await;
+    mock.without_responses_api();
+    let gateway = TestGateway::start(Config::default()).await;
+    gateway.add_upstream("up", &mock, KEY, &[], 0).await;
+    for stream in [false, true] {
+        let answer = send(
+            &gateway,
+            Client::Responses,
+            "hello there",
+            false,
+            None,
+            stream,
+        )
+        .await;
+        assert_eq!(answer.text, "echo: hello there");
+    }
+    let paths: Vec<String> = mock.generations().iter().map(|g| g.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/responses",
+            "/v1/chat/completions",
+            "/v1/responses",
+            "/v1/chat/completions"
+        ]
+    );
 }

@@ -9,7 +9,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{Failed, GatewayError, Protocol};
-use super::extract::ClientJson;
+use super::extract::{ClientJson, ClientJsonRaw};
+use super::passthrough::{Passthrough, Wire};
 use super::respond::{Reply, name_model, respond, session_header, session_key};
 use super::{AppState, models, relay};
 use crate::protocol::anthropic::{CountTokensRequest, CountTokensResponse, MessagesRequest};
@@ -27,8 +28,9 @@ fn fail(error: GatewayError) -> Failed {
 pub async fn messages(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientJson(request): ClientJson<MessagesRequest>,
+    ClientJsonRaw(request, body): ClientJsonRaw<MessagesRequest>,
 ) -> Result<Response, Failed> {
+    let raw = Passthrough::new(&state.pool, Wire::Messages, body, &headers, request.stream);
     let gemini_request =
         gemini_request_from_anthropic(&request).map_err(|e| fail(GatewayError::from(e)))?;
     let id = format!("msg_{}", crate::ids::random_hex_id());
@@ -52,6 +54,7 @@ pub async fn messages(
         session.as_deref(),
         gemini_request,
         reply,
+        raw,
     )
     .await
 }

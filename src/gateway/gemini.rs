@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{ErrorKind, Failed, GatewayError, Protocol};
-use super::extract::ClientJson;
+use super::extract::ClientJsonRaw;
+use super::passthrough::{Passthrough, Wire};
 use super::respond::{Reply, name_model, respond, session_header};
 use super::{AppState, models, relay};
 use crate::protocol::gemini::{Content, GenerateContentRequest, GenerateContentResponse};
@@ -56,7 +57,7 @@ pub async fn model_action(
     model_action: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<ActionQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
-    ClientJson(body): ClientJson<Value>,
+    ClientJsonRaw(body, raw_body): ClientJsonRaw<Value>,
 ) -> Result<Response, Failed> {
     // A path that is not UTF-8 (`%FF`) or a query that does not parse (a
     // doubled `alt`) is the client's error, said in Gemini's shape.
@@ -74,6 +75,11 @@ pub async fn model_action(
         "generateContent" => {
             let request: GenerateContentRequest = parse(body)?;
             check_contents(&request)?;
+            let wire = Wire::Gemini {
+                method: "generateContent",
+                query: String::new(),
+            };
+            let raw = Passthrough::new(&state.pool, wire, raw_body, &headers, false);
             let reply = Reply::<GeminiEventEncoder, _>::Whole(|answer: GenerateContentResponse| {
                 Json(answer).into_response()
             });
@@ -85,6 +91,7 @@ pub async fn model_action(
                 session.as_deref(),
                 request,
                 reply,
+                raw,
             )
             .await
         }
@@ -92,6 +99,11 @@ pub async fn model_action(
             let request: GenerateContentRequest = parse(body)?;
             check_contents(&request)?;
             if query.alt.as_deref() == Some("sse") {
+                let wire = Wire::Gemini {
+                    method: "streamGenerateContent",
+                    query: "alt=sse".to_owned(),
+                };
+                let raw = Passthrough::new(&state.pool, wire, raw_body, &headers, true);
                 let reply = Reply::Stream::<_, fn(GenerateContentResponse) -> Response>(
                     GeminiEventEncoder::new(),
                 );
@@ -103,6 +115,7 @@ pub async fn model_action(
                     session.as_deref(),
                     request,
                     reply,
+                    raw,
                 )
                 .await
             } else {
@@ -163,9 +176,16 @@ async fn json_array(
     let upstream_model = models::upstream_model(&config.models, model, &*state.pool);
     models::check_offered(&state.pool, model, &upstream_model).map_err(fail)?;
     let session = super::respond::session_key(None, request);
-    let (mut chunks, served) = relay::stream(state, &config, &upstream_model, session, request)
+    let (relayed, served) = relay::stream(state, &config, &upstream_model, session, request, None)
         .await
         .map_err(fail)?;
+    let relay::Relayed::Translated(mut chunks) = relayed else {
+        return Err(fail(GatewayError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Internal,
+            "internal error: a passthrough answer where none was asked",
+        )));
+    };
     served.log("gemini streamGenerateContent (array)");
     let mut all = Vec::new();
     while let Some(chunk) = chunks.next().await {

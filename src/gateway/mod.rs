@@ -15,6 +15,7 @@ mod log_sink;
 pub mod metrics;
 mod models;
 mod openai;
+mod passthrough;
 pub mod recent;
 pub mod record;
 pub(crate) mod relay;

@@ -7,7 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{Failed, GatewayError, Protocol};
-use super::extract::ClientJson;
+use super::extract::{ClientJson, ClientJsonRaw};
+use super::passthrough::{Passthrough, Wire};
 use super::respond::{Reply, respond, session_header};
 use super::{AppState, models};
 use crate::protocol::completions::CompletionRequest;
@@ -29,8 +30,9 @@ pub const MODEL_HEADER: &str = "x-switchyard-model";
 pub async fn chat_completions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientJson(request): ClientJson<ChatCompletionRequest>,
+    ClientJsonRaw(request, body): ClientJsonRaw<ChatCompletionRequest>,
 ) -> Result<Response, Failed> {
+    let raw = Passthrough::new(&state.pool, Wire::Chat, body, &headers, request.stream);
     let gemini_request = gemini_request_from_openai(&request)
         .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
     let id = format!("chatcmpl-{}", crate::ids::random_hex_id());
@@ -64,6 +66,7 @@ pub async fn chat_completions(
         session.as_deref(),
         gemini_request,
         reply,
+        raw,
     )
     .await
 }
@@ -103,6 +106,7 @@ pub async fn completions(
         session_header(&headers).as_deref(),
         gemini_request,
         reply,
+        None,
     )
     .await
 }
@@ -179,8 +183,9 @@ pub fn model_ids(state: &AppState) -> Vec<String> {
 pub async fn responses(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientJson(request): ClientJson<ResponsesRequest>,
+    ClientJsonRaw(request, body): ClientJsonRaw<ResponsesRequest>,
 ) -> Result<Response, Failed> {
+    let raw = Passthrough::new(&state.pool, Wire::Responses, body, &headers, request.stream);
     let gemini_request = gemini_request_from_responses(&request)
         .map_err(|e| GatewayError::from(e).in_protocol(Protocol::OpenAi))?;
     let id = format!("resp_{}", crate::ids::random_hex_id());
@@ -208,6 +213,7 @@ pub async fn responses(
             .as_deref(),
         gemini_request,
         reply,
+        raw,
     )
     .await
 }

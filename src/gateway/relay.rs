@@ -22,6 +22,9 @@ use crate::secret::Secret;
 use crate::store::{AccountStatus, now_unix};
 use crate::upstream::UpstreamError;
 use crate::upstream::google::{StreamChunks, Target};
+use crate::upstream::keyed::{RawAnswer, RawBody};
+
+use super::passthrough::{Passthrough, Wire};
 
 /// Upstream calls for one request at most, across all accounts.
 const MAX_ATTEMPTS: usize = 5;
@@ -56,6 +59,15 @@ enum Answer {
     Whole(GenerateContentResponse),
     Stream(StreamChunks),
     Count(u64),
+    /// A passthrough: the upstream's own answer.
+    Raw(RawAnswer),
+}
+
+/// What a generate call brought back: Gemini's shapes for the client's
+/// translator, or a passthrough's bytes for the client as they are.
+pub enum Relayed<T> {
+    Translated(T),
+    Raw(RawAnswer),
 }
 
 pub async fn generate(
@@ -64,17 +76,19 @@ pub async fn generate(
     model: &str,
     session: Option<u64>,
     request: &GenerateContentRequest,
-) -> Result<(GenerateContentResponse, Served), GatewayError> {
+    raw: Option<&Passthrough>,
+) -> Result<(Relayed<GenerateContentResponse>, Served), GatewayError> {
     let request = state.signatures.fit(request, model);
     let json_text = JsonTextTools::of(request.tools.as_deref());
-    match run(state, config, model, session, Call::Generate(&request)).await? {
+    match run(state, config, model, session, Call::Generate(&request), raw).await? {
         (Answer::Whole(mut answer), served, _) => {
             if let Some(tools) = &json_text {
                 tools.restore_response(&mut answer);
             }
             state.signatures.record(&answer, model);
-            Ok((answer, served))
+            Ok((Relayed::Translated(answer), served))
         }
+        (Answer::Raw(answer), served, _) => Ok((Relayed::Raw(answer), served)),
         _ => Err(mismatch()),
     }
 }
@@ -85,11 +99,12 @@ pub async fn stream(
     model: &str,
     session: Option<u64>,
     request: &GenerateContentRequest,
-) -> Result<(StreamChunks, Served), GatewayError> {
+    raw: Option<&Passthrough>,
+) -> Result<(Relayed<StreamChunks>, Served), GatewayError> {
     use futures::StreamExt;
     let request = state.signatures.fit(request, model);
     let json_text = JsonTextTools::of(request.tools.as_deref());
-    match run(state, config, model, session, Call::Stream(&request)).await? {
+    match run(state, config, model, session, Call::Stream(&request), raw).await? {
         (Answer::Stream(chunks), served, lease) => {
             let book = state.signatures.clone();
             let model = model.to_owned();
@@ -110,7 +125,19 @@ pub async fn stream(
                     Err(error)
                 }
             });
-            Ok((Box::pin(chunks), served))
+            Ok((Relayed::Translated(Box::pin(chunks)), served))
+        }
+        (Answer::Raw(mut answer), served, lease) => {
+            if let RawBody::Stream(bytes) = answer.body {
+                // As above: an error in the middle is still the upstream's to answer for.
+                answer.body = RawBody::Stream(Box::pin(bytes.map(move |chunk| {
+                    if let Err(error) = &chunk {
+                        lease.report(Outcome::Failed(error));
+                    }
+                    chunk
+                })));
+            }
+            Ok((Relayed::Raw(answer), served))
         }
         _ => Err(mismatch()),
     }
@@ -125,7 +152,16 @@ pub async fn count_tokens(
     request: &GenerateContentRequest,
 ) -> Result<u64, GatewayError> {
     let request = state.signatures.fit(request, model);
-    match run(state, config, model, session, Call::CountTokens(&request)).await? {
+    match run(
+        state,
+        config,
+        model,
+        session,
+        Call::CountTokens(&request),
+        None,
+    )
+    .await?
+    {
         (Answer::Count(tokens), _, _) => Ok(tokens),
         _ => Err(mismatch()),
     }
@@ -213,6 +249,7 @@ async fn run(
     model: &str,
     session: Option<u64>,
     call: Call<'_>,
+    raw: Option<&Passthrough>,
 ) -> Result<(Answer, Served, Lease), GatewayError> {
     // `openrouter:openai/gpt-4o`: that upstream alone, with its own model name.
     let pinned = super::models::pinned_upstream(model, |name| {
@@ -299,7 +336,7 @@ async fn run(
         };
         let outcome = tokio::time::timeout_at(
             deadline,
-            attempt(state, config, model, &lease, call, deadline),
+            attempt(state, config, model, &lease, call, raw, deadline),
         )
         .await
         .unwrap_or_else(|_| Err(out_of_time_error(config)));
@@ -404,27 +441,36 @@ fn pool_exhausted(
 
 /// One account: token (refreshed if needed), the call, and once more with a
 /// new token if the upstream said 401.
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
     state: &AppState,
     config: &Config,
     model: &str,
     lease: &Lease,
     call: Call<'_>,
+    raw: Option<&Passthrough>,
     deadline: tokio::time::Instant,
 ) -> Result<Answer, UpstreamError> {
     let account = lease.account();
     if let Some(settings) = &account.settings {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        return call_keyed(
-            state,
-            config,
-            model,
-            settings,
-            &account.refresh_token,
-            call,
-            left,
-        )
-        .await;
+        let idle = Duration::from_secs(config.gateway.request_timeout_secs);
+        let key = &account.refresh_token;
+        // The client speaks this upstream's protocol: its own body goes up.
+        if let Some(raw) = raw.filter(|r| r.fits(settings.kind))
+            && let Some(forward) = raw.forward(model, left.max(Duration::from_millis(1)), idle)
+        {
+            let endpoint = crate::upstream::keyed::Endpoint { settings, key };
+            match state.keyed.forward(endpoint, &forward).await {
+                // An OpenAI-compatible endpoint without the Responses API
+                // gets the request as chat completions instead.
+                Err(error) if raw.wire == Wire::Responses && error.status() == Some(404) => {
+                    tracing::debug!(upstream = %account.email, "no Responses API there: translating");
+                }
+                other => return other.map(Answer::Raw),
+            }
+        }
+        return call_keyed(state, config, model, settings, key, call, left).await;
     }
     let profile = config
         .google

@@ -6,8 +6,10 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 
 use super::error::{Failed, Protocol};
+use super::passthrough::{self, Passthrough};
 use super::recent::RequestRecord;
 use super::record::{self, RequestContext};
+use super::relay::Relayed;
 use super::{AppState, MODEL_HEADER, models, relay, sse};
 use crate::protocol::gemini::{GenerateContentRequest, GenerateContentResponse, UsageMetadata};
 use crate::protocol::{SseFrame, StreamEncoder};
@@ -23,6 +25,7 @@ pub enum Reply<E, W> {
 /// Runs `request` for a client that asked for `client_model`. `session` names
 /// the conversation when the client said which (a session header, a prompt
 /// cache key); otherwise the conversation is recognised by its opening.
+#[allow(clippy::too_many_arguments)]
 pub async fn respond<E, W>(
     state: &AppState,
     route: &'static str,
@@ -31,6 +34,7 @@ pub async fn respond<E, W>(
     session: Option<&str>,
     mut request: GenerateContentRequest,
     reply: Reply<E, W>,
+    raw: Option<Passthrough>,
 ) -> Result<Response, Failed>
 where
     E: StreamEncoder + 'static,
@@ -68,45 +72,73 @@ where
         error.in_protocol(protocol)
     };
     models::check_offered(&state.pool, client_model, &upstream_model).map_err(fail)?;
+    // How a finished stream (or a passthrough) is written to the log.
+    let finisher = |record: RequestRecord| -> sse::OnDone {
+        let (done_state, done_context) = (state.clone(), context.clone());
+        Box::new(move |outcome: sse::StreamOutcome| {
+            let mut record = record;
+            record.latency_ms = done_context.started.elapsed().as_millis() as u64;
+            record.ttfb_ms = outcome
+                .first_byte
+                .map(|t| t.duration_since(done_context.started).as_millis() as u64);
+            add_usage(&mut record, outcome.usage.as_ref());
+            if let Some(failure) = outcome.failure {
+                record.error_kind = Some(failure.kind.to_owned());
+                record.error_message = Some(failure.message);
+            }
+            record::finish(&done_state, &done_context, record, None);
+        })
+    };
+    let raw_wire = raw.as_ref().map(|r| r.wire.clone());
     let mut response = match reply {
         Reply::Stream(encoder) => {
-            let (chunks, served) = relay::stream(state, &config, &upstream_model, session, request)
-                .await
-                .map_err(fail)?;
+            let (relayed, served) = relay::stream(
+                state,
+                &config,
+                &upstream_model,
+                session,
+                request,
+                raw.as_ref(),
+            )
+            .await
+            .map_err(fail)?;
             served.log(route);
-            // Anthropic clients expect Anthropic's own ping event; the others
-            // get SSE comments, which every parser skips.
-            let ping = (protocol == Protocol::Anthropic).then(|| SseFrame {
-                event: Some("ping"),
-                data: r#"{"type":"ping"}"#.to_owned(),
-            });
             let record = RequestRecord {
                 status: 200,
                 account: served.account.email.clone(),
                 ..base
             };
-            let (done_state, done_context) = (state.clone(), context.clone());
-            let on_done: sse::OnDone = Box::new(move |outcome: sse::StreamOutcome| {
-                let mut record = record;
-                record.latency_ms = done_context.started.elapsed().as_millis() as u64;
-                record.ttfb_ms = outcome
-                    .first_byte
-                    .map(|t| t.duration_since(done_context.started).as_millis() as u64);
-                add_usage(&mut record, outcome.usage.as_ref());
-                if let Some(failure) = outcome.failure {
-                    record.error_kind = Some(failure.kind.to_owned());
-                    record.error_message = Some(failure.message);
-                }
-                record::finish(&done_state, &done_context, record, None);
-            });
+            let on_done = finisher(record);
             context.claim();
-            sse::response(chunks, encoder, ping, state.shutdown.clone(), on_done)
+            match relayed {
+                Relayed::Translated(chunks) => {
+                    // Anthropic clients expect Anthropic's own ping event; the
+                    // others get SSE comments, which every parser skips.
+                    let ping = (protocol == Protocol::Anthropic).then(|| SseFrame {
+                        event: Some("ping"),
+                        data: r#"{"type":"ping"}"#.to_owned(),
+                    });
+                    sse::response(chunks, encoder, ping, state.shutdown.clone(), on_done)
+                }
+                Relayed::Raw(answer) => passthrough::response(
+                    answer,
+                    raw_wire.unwrap_or(passthrough::Wire::Chat),
+                    state.shutdown.clone(),
+                    on_done,
+                ),
+            }
         }
         Reply::Whole(whole) => {
-            let (answer, served) =
-                relay::generate(state, &config, &upstream_model, session, request)
-                    .await
-                    .map_err(fail)?;
+            let (relayed, served) = relay::generate(
+                state,
+                &config,
+                &upstream_model,
+                session,
+                request,
+                raw.as_ref(),
+            )
+            .await
+            .map_err(fail)?;
             served.log(route);
             let mut record = RequestRecord {
                 status: 200,
@@ -114,13 +146,29 @@ where
                 latency_ms: context.started.elapsed().as_millis() as u64,
                 ..base
             };
-            add_usage(&mut record, answer.usage_metadata.as_ref());
-            let body = config
-                .log
-                .store_bodies
-                .then(|| crate::protocol::to_json(&answer));
-            record::finish(state, &context, record, body);
-            whole(answer)
+            match relayed {
+                Relayed::Translated(answer) => {
+                    add_usage(&mut record, answer.usage_metadata.as_ref());
+                    let body = config
+                        .log
+                        .store_bodies
+                        .then(|| crate::protocol::to_json(&answer));
+                    record::finish(state, &context, record, body);
+                    whole(answer)
+                }
+                Relayed::Raw(answer) => {
+                    let wire = raw_wire.unwrap_or(passthrough::Wire::Chat);
+                    if let crate::upstream::keyed::RawBody::Whole(bytes) = &answer.body {
+                        add_usage(&mut record, passthrough::whole_usage(&wire, bytes).as_ref());
+                        let body = config
+                            .log
+                            .store_bodies
+                            .then(|| String::from_utf8_lossy(bytes).into_owned());
+                        record::finish(state, &context, record, body);
+                    }
+                    passthrough::response(answer, wire, state.shutdown.clone(), Box::new(|_| {}))
+                }
+            }
         }
     };
     name_model(&mut response, &upstream_model);

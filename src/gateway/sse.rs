@@ -55,11 +55,7 @@ impl<E> Drop for Pump<E> {
     /// A stream dropped before its end: the client went away.
     fn drop(&mut self) {
         if self.on_done.is_some() && self.outcome.failure.is_none() && !self.finished {
-            self.outcome.failure = Some(StreamFailure {
-                kind: "client_disconnected",
-                message: "the client closed the connection before the answer was complete"
-                    .to_owned(),
-            });
+            self.outcome.failure = Some(StreamFailure::client_disconnected());
         }
         self.report();
     }
@@ -119,10 +115,7 @@ pub fn response<E: StreamEncoder + 'static>(
                     }
                 },
                 () = pump.shutdown.cancelled() => {
-                    let failure = StreamFailure {
-                        kind: "gateway_shutdown",
-                        message: "the gateway is shutting down".to_owned(),
-                    };
+                    let failure = StreamFailure::shutdown();
                     pump.encoder.on_failure(&failure, &mut out);
                     pump.outcome.failure = Some(failure);
                     pump.finished = true;

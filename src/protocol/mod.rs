@@ -117,6 +117,22 @@ impl StreamFailure {
             message: "the upstream ended the stream before the answer was complete".to_owned(),
         }
     }
+
+    /// The client went away before the end.
+    pub fn client_disconnected() -> Self {
+        Self {
+            kind: "client_disconnected",
+            message: "the client closed the connection before the answer was complete".to_owned(),
+        }
+    }
+
+    /// The gateway is stopping.
+    pub fn shutdown() -> Self {
+        Self {
+            kind: "gateway_shutdown",
+            message: "the gateway is shutting down".to_owned(),
+        }
+    }
 }
 
 /// Turns upstream chunks into a client protocol's events.

@@ -199,14 +199,12 @@ fn scaled_nanos(number: &str, unit_nanos: u128) -> Option<u128> {
 }
 
 /// Ends a stream with a timeout error when no item arrives for `idle`.
-pub(crate) fn with_idle_timeout<S>(
+pub(crate) fn with_idle_timeout<S, T>(
     stream: S,
     idle: std::time::Duration,
-) -> impl futures::Stream<Item = Result<crate::protocol::gemini::GenerateContentResponse, UpstreamError>>
+) -> impl futures::Stream<Item = Result<T, UpstreamError>>
 where
-    S: futures::Stream<
-            Item = Result<crate::protocol::gemini::GenerateContentResponse, UpstreamError>,
-        > + Send,
+    S: futures::Stream<Item = Result<T, UpstreamError>> + Send,
 {
     futures::stream::unfold(
         (Box::pin(stream), false),

@@ -70,7 +70,13 @@ def main():
         matches = [i for i, label in entries if label == wanted]
         if not matches:
             sys.exit(f"no menu entry labelled {wanted!r}; have {[l for _, l in entries]}")
-        menu.Event(matches[0], "clicked", dbus.String("", variant_level=1), dbus.UInt32(int(time.time())))
+        try:
+            menu.Event(matches[0], "clicked", dbus.String("", variant_level=1), dbus.UInt32(int(time.time())))
+        except dbus.exceptions.DBusException as error:
+            # An entry that ends the app (Quit) may end it before the reply
+            # goes out: the click was delivered all the same.
+            if error.get_dbus_name() != "org.freedesktop.DBus.Error.NoReply":
+                raise
         print(f"clicked {wanted!r}")
     else:
         sys.exit(__doc__)

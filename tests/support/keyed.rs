@@ -72,6 +72,8 @@ struct World {
     script: VecDeque<Script>,
     got: Vec<Got>,
     answers: usize,
+    /// Whether `POST /v1/responses` exists (many compatible servers lack it).
+    responses_api: bool,
 }
 
 #[derive(Clone)]
@@ -86,6 +88,7 @@ impl MockKeyed {
         let world = Arc::new(Mutex::new(World {
             keys: [key.to_owned()].into(),
             models: models.iter().map(|m| (*m).to_owned()).collect(),
+            responses_api: true,
             ..World::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -134,6 +137,11 @@ impl MockKeyed {
                     && !g.path.ends_with(":countTokens")
             })
             .collect()
+    }
+
+    /// Answers `/v1/responses` with 404 from now on, as chat-only servers do.
+    pub fn without_responses_api(&self) {
+        self.world.lock().responses_api = false;
     }
 
     pub fn forget_key(&self, key: &str) {
@@ -204,6 +212,9 @@ async fn handle(State(mock): State<MockKeyed>, request: Request) -> Response {
             Json(json!({"models": models})).into_response()
         }
         (Kind::OpenAi, "POST", "/v1/chat/completions") => openai_chat(&mock, &body),
+        (Kind::OpenAi, "POST", "/v1/responses") if mock.world.lock().responses_api => {
+            openai_responses(&mock, &body)
+        }
         (Kind::Anthropic, "POST", "/v1/messages") => anthropic_messages(&mock, &headers, &body),
         (Kind::Anthropic, "POST", "/v1/messages/count_tokens") => {
             Json(json!({"input_tokens": words(&body.to_string())})).into_response()
@@ -413,6 +424,144 @@ fn openai_chat(mock: &MockKeyed, body: &Value) -> Response {
     Json(json!({"id": format!("chatcmpl-mock{number}"), "object": "chat.completion", "created": 1, "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}))
     .into_response()
+}
+
+// ---- OpenAI Responses ----
+
+fn openai_responses(mock: &MockKeyed, body: &Value) -> Response {
+    let items: Vec<Value> = match &body["input"] {
+        Value::String(text) => vec![json!({"role": "user", "content": text})],
+        Value::Array(items) => items.clone(),
+        _ => Vec::new(),
+    };
+    let mut calls: HashSet<String> = HashSet::new();
+    for item in &items {
+        if item["type"] == "function_call" {
+            calls.insert(item["call_id"].as_str().unwrap_or_default().to_owned());
+        }
+        if item["type"] == "function_call_output"
+            && !calls.contains(item["call_id"].as_str().unwrap_or_default())
+        {
+            return error_response(
+                400,
+                vec![],
+                json!({"error": {"message": format!("No tool call found for function call output with call_id {}.", item["call_id"]), "type": "invalid_request_error", "param": "input", "code": null}}),
+            );
+        }
+    }
+    match scripted(mock) {
+        Some(Script::Error {
+            status,
+            headers,
+            body,
+        }) => return error_response(status, headers, body),
+        Some(Script::Answer(answer)) => return Json(answer).into_response(),
+        Some(Script::RawStream(text)) => return sse(text),
+        None => {}
+    }
+    let number = next_number(mock);
+    let last = items.last().cloned().unwrap_or(Value::Null);
+    let last_text = match &last["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
+        _ => String::new(),
+    };
+    let result = (last["type"] == "function_call_output")
+        .then(|| last["output"].as_str().unwrap_or_default().to_owned());
+    let tool = body["tools"].as_array().and_then(|t| t.first()).map(|t| {
+        (
+            t["name"].as_str().unwrap_or_default(),
+            t["parameters"].clone(),
+        )
+    });
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    let reply = reply(
+        &last_text,
+        tool.as_ref().map(|(n, s)| (*n, s.clone())),
+        result,
+    );
+    let id = format!("resp_mock{number}");
+    let item = match &reply {
+        Reply::Text(text) => {
+            json!({"type": "message", "id": format!("msg_mock{number}"), "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]})
+        }
+        Reply::Call { name, args } => {
+            json!({"type": "function_call", "id": format!("fc_mock{number}"), "call_id": format!("call_mock{number}"),
+            "name": name, "arguments": args.to_string(), "status": "completed"})
+        }
+    };
+    let response = |status: &str, output: Value| {
+        json!({"id": id, "object": "response", "created_at": 1, "status": status, "model": model,
+        "output": output, "usage": if status == "completed" { json!({"input_tokens": 9, "output_tokens": 4, "total_tokens": 13}) } else { Value::Null }})
+    };
+    if body["stream"] != json!(true) {
+        return Json(response("completed", json!([item]))).into_response();
+    }
+    let mut sequence = 0;
+    let mut text = String::new();
+    let mut event = |name: &str, mut data: Value| {
+        data["type"] = json!(name);
+        data["sequence_number"] = json!(sequence);
+        sequence += 1;
+        text.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    };
+    event(
+        "response.created",
+        json!({"response": response("in_progress", json!([]))}),
+    );
+    match &reply {
+        Reply::Text(answer) => {
+            let mut added = item.clone();
+            added["content"] = json!([]);
+            added["status"] = json!("in_progress");
+            event(
+                "response.output_item.added",
+                json!({"output_index": 0, "item": added}),
+            );
+            let middle = answer.len() / 2;
+            let middle = (0..=middle)
+                .rev()
+                .find(|i| answer.is_char_boundary(*i))
+                .unwrap_or(0);
+            for piece in [&answer[..middle], &answer[middle..]] {
+                event(
+                    "response.output_text.delta",
+                    json!({"output_index": 0, "content_index": 0, "item_id": item["id"], "delta": piece}),
+                );
+            }
+            event(
+                "response.output_text.done",
+                json!({"output_index": 0, "content_index": 0, "item_id": item["id"], "text": answer}),
+            );
+        }
+        Reply::Call { .. } => {
+            let mut added = item.clone();
+            added["arguments"] = json!("");
+            added["status"] = json!("in_progress");
+            event(
+                "response.output_item.added",
+                json!({"output_index": 0, "item": added}),
+            );
+            event(
+                "response.function_call_arguments.delta",
+                json!({"output_index": 0, "item_id": item["id"], "delta": item["arguments"]}),
+            );
+            event(
+                "response.function_call_arguments.done",
+                json!({"output_index": 0, "item_id": item["id"], "arguments": item["arguments"]}),
+            );
+        }
+    }
+    event(
+        "response.output_item.done",
+        json!({"output_index": 0, "item": item}),
+    );
+    event(
+        "response.completed",
+        json!({"response": response("completed", json!([item]))}),
+    );
+    sse(text)
 }
 
 // ---- Anthropic ----

@@ -1441,7 +1441,8 @@ impl TestGateway {
 
 /// Reads an SSE body into its `data:` payloads.
 pub async fn sse_data(response: reqwest::Response) -> Vec<String> {
-    let text = response.text().await.unwrap();
+    // Google ends SSE lines with CRLF, the others with LF.
+    let text = response.text().await.unwrap().replace("\r\n", "\n");
     text.split("\n\n")
         .filter_map(|event| {
             let data: Vec<&str> = event

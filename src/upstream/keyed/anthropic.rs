@@ -25,10 +25,22 @@ fn request(
     endpoint: Endpoint<'_>,
     path: &str,
 ) -> reqwest::RequestBuilder {
+    request_with_version(http, method, endpoint, path, None)
+}
+
+/// A request with the key and `anthropic-version` (the client's, when it is
+/// passed on, else [`ANTHROPIC_VERSION`]).
+pub(super) fn request_with_version(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    endpoint: Endpoint<'_>,
+    path: &str,
+    version: Option<&str>,
+) -> reqwest::RequestBuilder {
     let request = http
         .request(method, url(endpoint.settings, path))
         .header("x-api-key", endpoint.key.expose())
-        .header("anthropic-version", ANTHROPIC_VERSION);
+        .header("anthropic-version", version.unwrap_or(ANTHROPIC_VERSION));
     with_headers(request, endpoint.settings)
 }
 

@@ -27,7 +27,7 @@ fn method_path(endpoint: Endpoint<'_>, model: &str, method: &str) -> String {
     }
 }
 
-fn post(
+pub(super) fn post(
     http: &reqwest::Client,
     endpoint: Endpoint<'_>,
     model: &str,
@@ -42,7 +42,7 @@ fn post(
     with_headers(request, endpoint.settings)
 }
 
-fn read_error(
+pub(super) fn read_error(
     status: reqwest::StatusCode,
     headers: &reqwest::header::HeaderMap,
     body: &str,

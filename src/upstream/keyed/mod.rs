@@ -119,6 +119,151 @@ impl KeyedClient {
     }
 }
 
+/// A client's own request, sent on unchanged (passthrough): the body as the
+/// client sent it (its model already the upstream's), and the client's
+/// protocol headers worth keeping (`anthropic-version`, `anthropic-beta`).
+pub struct Forward<'a> {
+    pub route: Route<'a>,
+    pub body: bytes::Bytes,
+    pub headers: &'a [(String, String)],
+    pub stream: bool,
+    pub timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// Where a passthrough goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Route<'a> {
+    /// An OpenAI path under the base URL (`chat/completions`, `responses`).
+    OpenAi(&'static str),
+    /// `v1/messages`.
+    Anthropic,
+    /// A Gemini method of `model`, with the client's query (`alt=sse`).
+    Gemini {
+        model: &'a str,
+        method: &'a str,
+        query: &'a str,
+    },
+}
+
+/// The upstream's answer to a passthrough, as it sent it.
+pub struct RawAnswer {
+    pub content_type: Option<reqwest::header::HeaderValue>,
+    pub body: RawBody,
+}
+
+pub type ByteStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, UpstreamError>> + Send>>;
+
+pub enum RawBody {
+    Whole(bytes::Bytes),
+    /// The bytes as they arrive (ends with an error if the upstream goes
+    /// silent for the idle limit or breaks off).
+    Stream(ByteStream),
+}
+
+impl KeyedClient {
+    /// Sends a client's request unchanged (see [`Forward`]); an error answer
+    /// is read as the kind's error, so it is judged like any other.
+    pub async fn forward(
+        &self,
+        endpoint: Endpoint<'_>,
+        forward: &Forward<'_>,
+    ) -> Result<RawAnswer, UpstreamError> {
+        let (request, read_error): (reqwest::RequestBuilder, ReadError) =
+            match (endpoint.settings.kind, forward.route) {
+                (UpstreamKind::OpenAi, Route::OpenAi(path)) => (
+                    openai::request(&self.http, reqwest::Method::POST, endpoint, path),
+                    status_error,
+                ),
+                (UpstreamKind::Anthropic, Route::Anthropic) => {
+                    let version = forward
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("anthropic-version"))
+                        .map(|(_, v)| v.as_str());
+                    let mut request = anthropic::request_with_version(
+                        &self.http,
+                        reqwest::Method::POST,
+                        endpoint,
+                        "v1/messages",
+                        version,
+                    );
+                    for (name, value) in forward.headers {
+                        if !name.eq_ignore_ascii_case("anthropic-version") {
+                            request = request.header(name.as_str(), value.as_str());
+                        }
+                    }
+                    (request, status_error)
+                }
+                (
+                    UpstreamKind::GeminiApi | UpstreamKind::Vertex,
+                    Route::Gemini {
+                        model,
+                        method,
+                        query,
+                    },
+                ) => {
+                    let method = if query.is_empty() {
+                        method.to_owned()
+                    } else {
+                        format!("{method}?{query}")
+                    };
+                    (
+                        gemini_api::post(&self.http, endpoint, model, &method),
+                        gemini_api::read_error,
+                    )
+                }
+                (kind, route) => {
+                    return Err(UpstreamError::Setup {
+                        message: format!(
+                            "a {route:?} request cannot pass through to a {kind} upstream"
+                        ),
+                        link: None,
+                    });
+                }
+            };
+        let mut request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(forward.body.clone());
+        if forward.stream {
+            request = request.header(reqwest::header::ACCEPT, "text/event-stream");
+        }
+        let response = send(
+            request,
+            "passthrough",
+            forward.timeout,
+            endpoint.key,
+            read_error,
+        )
+        .await?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .cloned();
+        let body = if forward.stream {
+            let bytes = response.bytes_stream().map(|chunk| {
+                chunk.map_err(|e| UpstreamError::Transport {
+                    message: format!("the upstream stream broke off: {e}"),
+                    timeout: false,
+                })
+            });
+            RawBody::Stream(Box::pin(super::with_idle_timeout(
+                bytes,
+                forward.idle_timeout,
+            )))
+        } else {
+            RawBody::Whole(
+                response
+                    .bytes()
+                    .await
+                    .map_err(|e| UpstreamError::from_reqwest(e, "passthrough broke off"))?,
+            )
+        };
+        Ok(RawAnswer { content_type, body })
+    }
+}
+
 /// About four characters a token: OpenAI-compatible endpoints have no
 /// counting call.
 fn estimate_tokens(request: &GenerateContentRequest) -> u64 {

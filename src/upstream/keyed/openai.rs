@@ -15,7 +15,7 @@ use crate::upstream::UpstreamError;
 use crate::upstream::google::StreamChunks;
 
 /// A request to `path` with the key (none for a keyless local server).
-fn request(
+pub(super) fn request(
     http: &reqwest::Client,
     method: reqwest::Method,
     endpoint: Endpoint<'_>,
