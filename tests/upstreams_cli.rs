@@ -216,6 +216,12 @@ async fn no_api_key_reaches_the_log_the_metrics_or_the_request_log() {
         tail.contains("router"),
         "the request log names the upstream: {tail}"
     );
+    let (ok, stats, err) = binary.run(&["stats", "--by", "account", "--json"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        stats.contains("\"router\""),
+        "stats name the upstream beside accounts: {stats}"
+    );
     let connection = rusqlite::Connection::open(binary.home.path().join("switchyard.db")).unwrap();
     let logged: Vec<String> = connection
         .prepare("SELECT coalesce(request_body, '') || coalesce(response_body, '') || coalesce(error_message, '') || account FROM request_log")
@@ -236,6 +242,7 @@ async fn no_api_key_reaches_the_log_the_metrics_or_the_request_log() {
         ("/metrics", metrics.as_str()),
         ("upstreams list --json", list.as_str()),
         ("log tail", tail.as_str()),
+        ("stats", stats.as_str()),
         ("the request log", &logged.join("\n")),
     ] {
         assert!(!text.contains(KEY), "the API key in {what}:\n{text}");

@@ -12,12 +12,13 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use switchyard::config::Config;
 use switchyard::desktop::model::{
     AccountView, Command, ExportFormat, GatewayState, GatewayView, LoginView, PathsView, QuotaView,
-    QuotaWindow, RequestView, Snapshot, TodayView, UsageBucket,
+    QuotaWindow, RequestView, Snapshot, TodayView, UpstreamView, UsageBucket,
 };
+use switchyard::desktop::window::accounts::kind_label;
 use switchyard::desktop::window::{
     Confirmation, Page, StatsGrouping, StatsRange, StatusClass, WindowUi, window_ui,
 };
-use switchyard::store::AccountStatus;
+use switchyard::store::{AccountStatus, UpstreamKind};
 
 const NOW: i64 = 1_800_000_000;
 const API_KEY: &str = "sk-0123456789abcdef0123456789abcdef";
@@ -205,6 +206,7 @@ fn snapshot() -> Snapshot {
             },
         ],
         config,
+        upstreams: Vec::new(),
         recent: recent(),
         usage: Arc::new(usage()),
         today: TodayView {
@@ -1475,4 +1477,129 @@ fn type_secret(harness: &mut Harness<'static, Window>, field: &str, text: &str) 
         .get_by_role_and_label(Role::PasswordInput, field)
         .type_text(text);
     harness.run();
+}
+
+fn upstream_view(
+    id: i64,
+    name: &str,
+    kind: UpstreamKind,
+    status: AccountStatus,
+    line: &str,
+) -> UpstreamView {
+    UpstreamView {
+        id,
+        name: name.to_owned(),
+        kind,
+        base_url: kind.default_base_url().unwrap().to_owned(),
+        priority: 0,
+        status,
+        status_line: line.to_owned(),
+        models: vec!["gemini-2.5-pro".to_owned(), "gemini-2.5-flash".to_owned()],
+        last_used_at: None,
+    }
+}
+
+#[test]
+fn api_keys_are_listed_with_their_state_and_actions() {
+    let mut with_keys = snapshot();
+    with_keys.upstreams = vec![
+        upstream_view(
+            7,
+            "studio",
+            UpstreamKind::GeminiApi,
+            AccountStatus::Active,
+            "active",
+        ),
+        upstream_view(
+            8,
+            "router",
+            UpstreamKind::OpenAi,
+            AccountStatus::KeyRejected,
+            "key rejected (Incorrect API key provided.)",
+        ),
+    ];
+    let mut harness = window_with(with_keys, Page::Accounts);
+    assert!(harness.query_by_label("API keys").is_some());
+    assert!(harness.query_by_label("studio").is_some());
+    assert!(
+        harness
+            .query_by_label("key rejected (Incorrect API key provided.)")
+            .is_some()
+    );
+    assert_eq!(harness.query_all_by_label("2 models").count(), 2);
+    // A rejected key offers Enable (after the user fixed it), not Disable.
+    assert!(harness.query_by_label("Disable router").is_none());
+    harness.get_by_label("Enable router").click();
+    harness.run();
+    harness.get_by_label("Test studio").click();
+    harness.run();
+    harness.get_by_label("Disable studio").click();
+    harness.run();
+    harness.get_by_label("Remove studio").click();
+    harness.run();
+    harness.get_by_label("Remove").click();
+    harness.run();
+    assert_eq!(
+        harness.state().commands,
+        [
+            Command::EnableAccount(8),
+            Command::TestUpstream(7),
+            Command::DisableAccount(7),
+            Command::RemoveAccount(7)
+        ]
+    );
+}
+
+#[test]
+fn the_api_key_form_adds_an_upstream_and_forgets_the_key() {
+    let mut harness = window(Page::Accounts);
+    assert!(harness.query_by_label("No API keys yet.").is_some());
+    harness.get_by_label("Kind").click();
+    harness.run();
+    harness
+        .get_by_label(kind_label(UpstreamKind::Anthropic))
+        .click();
+    harness.run();
+    let fill = |harness: &mut Harness<'static, Window>, role: Role, label: &str, text: &str| {
+        harness.get_by_role_and_label(role, label).click();
+        harness.run();
+        harness.get_by_role_and_label(role, label).type_text(text);
+        harness.run();
+    };
+    // Nothing to add without a name and a key.
+    assert!(
+        harness
+            .get_by_label("Check and add")
+            .accesskit_node()
+            .is_disabled()
+    );
+    fill(&mut harness, Role::TextInput, "Name", "anthropic-work");
+    fill(
+        &mut harness,
+        Role::PasswordInput,
+        "API key",
+        "sk-ant-secret",
+    );
+    fill(
+        &mut harness,
+        Role::TextInput,
+        "Models (globs, optional)",
+        "claude-*",
+    );
+    harness.get_by_label("Check and add").click();
+    harness.run();
+    let [Command::AddUpstream(draft)] = harness.state().commands.as_slice() else {
+        panic!("{:?}", harness.state().commands);
+    };
+    assert_eq!(draft.name, "anthropic-work");
+    assert_eq!(draft.kind, Some(UpstreamKind::Anthropic));
+    assert_eq!(draft.key, "sk-ant-secret");
+    assert_eq!(draft.models, "claude-*");
+    assert!(
+        !format!("{draft:?}").contains("sk-ant-secret"),
+        "Debug hides the key"
+    );
+    let drafts = &harness.state().ui.drafts;
+    assert!(drafts.upstream.key.is_empty() && drafts.upstream.name.is_empty());
+    assert_eq!(drafts.upstream.kind, Some(UpstreamKind::Anthropic));
 }

@@ -306,15 +306,18 @@ impl<'a> UpstreamView<'a> {
 }
 
 fn print_table(views: &[UpstreamView<'_>]) -> anyhow::Result<()> {
-    let mut out = String::new();
-    let name_width = views.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
-    out.push_str(&format!(
-        "{:<name_width$}  {:<10}  {:>3}  {:<6}  {:<38}  STATUS\n",
+    let width = |f: &dyn Fn(&UpstreamView<'_>) -> usize, title: &str| {
+        views.iter().map(f).max().unwrap_or(0).max(title.len())
+    };
+    let name = width(&|v| v.name.len(), "NAME");
+    let url = width(&|v| v.base_url.len(), "BASE URL");
+    let mut out = format!(
+        "{:<name$}  {:<10}  {:>3}  {:>6}  {:<url$}  STATUS\n",
         "NAME", "KIND", "PRI", "MODELS", "BASE URL"
-    ));
+    );
     for view in views {
         out.push_str(&format!(
-            "{:<name_width$}  {:<10}  {:>3}  {:<6}  {:<38}  {}\n",
+            "{:<name$}  {:<10}  {:>3}  {:>6}  {:<url$}  {}\n",
             view.name,
             view.kind,
             view.priority,

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use super::control::{self, ControlRequest, ControlResponse, GatewayStatus};
 use super::model::{
     AccountView, Command, GatewayState, GatewayView, LoginView, PathsView, QuotaView, RequestView,
-    Snapshot, TodayView,
+    Snapshot, TodayView, UpstreamView,
 };
 use crate::accounts::login::LoginFlow;
 use crate::accounts::{self, AddAccountError, AddedAccount, transfer};
@@ -37,6 +37,7 @@ pub struct Backend {
     paths: Paths,
     store: Store,
     google: GoogleClient,
+    keyed: crate::upstream::keyed::KeyedClient,
     socket: PathBuf,
     /// The sign-in in progress: its task owns the flow; a pasted address
     /// or a cancel reaches it here.
@@ -70,6 +71,7 @@ impl Backend {
             socket: control::socket_path(&paths.db_file),
             paths,
             store,
+            keyed: crate::upstream::keyed::KeyedClient::new(google.http()),
             google,
             login: Mutex::new(None),
             login_view: Mutex::new(None),
@@ -155,9 +157,38 @@ impl Backend {
         let data = store
             .run(move |s| Ok((s.accounts()?, s.quotas()?, s.limits(now)?)))
             .await;
+        let upstreams = match &data {
+            Ok((records, _, limits)) => records
+                .iter()
+                .filter_map(|record| {
+                    let settings = record.settings.as_ref()?;
+                    Some(UpstreamView {
+                        id: record.id,
+                        name: record.email.clone(),
+                        kind: settings.kind,
+                        base_url: settings.base_url.clone(),
+                        priority: settings.priority,
+                        status: record.status,
+                        status_line: accounts::describe_status(record, limits, now),
+                        models: match &record.catalog {
+                            Some(catalog) => catalog
+                                .models
+                                .iter()
+                                .map(|m| m.id.clone())
+                                .filter(|m| settings.allows(m))
+                                .collect(),
+                            None => settings.models.clone(),
+                        },
+                        last_used_at: record.last_used_at,
+                    })
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         let accounts = match data {
             Ok((records, quotas, limits)) => records
                 .iter()
+                .filter(|record| record.is_google())
                 .map(|record| AccountView {
                     id: record.id,
                     email: record.email.clone(),
@@ -245,6 +276,7 @@ impl Backend {
                     .then(|| format!("http://<this machine's address>:{port}")),
             },
             accounts,
+            upstreams,
             recent,
             today,
             paths: PathsView {
@@ -425,6 +457,8 @@ impl Backend {
                 Err(error) => self.say(true, error.to_string()),
             },
             Command::RefreshQuota(only) => self.refresh_quotas(only).await,
+            Command::AddUpstream(draft) => self.add_upstream(draft).await,
+            Command::TestUpstream(id) => self.test_upstream(id).await,
             Command::SetLaunchAtLogin(enable) => {
                 match super::set_launch_at_login(&self.paths, enable) {
                     Ok(()) => self.say(
@@ -586,6 +620,71 @@ impl Backend {
     fn set_status(&self, id: i64, status: crate::store::AccountStatus) {
         match self.store.set_status(id, status, None) {
             Ok(()) => self.say(false, format!("account {}", status.label())),
+            Err(error) => self.say(true, error.to_string()),
+        }
+    }
+
+    async fn add_upstream(&self, draft: crate::desktop::model::UpstreamDraft) {
+        use crate::accounts::upstreams::{UpstreamInput, add};
+        let Some(kind) = draft.kind else {
+            return self.say(true, "choose what kind of upstream it is");
+        };
+        let input = UpstreamInput {
+            name: draft.name.trim().to_owned(),
+            kind,
+            base_url: Some(draft.base_url.trim().to_owned()).filter(|u| !u.is_empty()),
+            key: Secret::new(draft.key.trim()),
+            models: draft.models.split(',').map(str::to_owned).collect(),
+            headers: Vec::new(),
+            priority: 0,
+            project: None,
+            location: None,
+            skip_check: false,
+        };
+        match add(&self.keyed, &self.store, input).await {
+            Ok(added) => {
+                let served = added
+                    .models
+                    .map(|m| format!(", {} models", m.len()))
+                    .unwrap_or_default();
+                let note = added.warning.map(|w| format!(" ({w})")).unwrap_or_default();
+                self.say(
+                    false,
+                    format!("added {} ({}{served}){note}", added.name, added.kind),
+                );
+            }
+            Err(error) => self.say(true, error.to_string()),
+        }
+    }
+
+    async fn test_upstream(&self, id: i64) {
+        let record = match self.store.find_account(&id.to_string()) {
+            Ok(record) => record,
+            Err(error) => return self.say(true, error.to_string()),
+        };
+        match crate::accounts::upstreams::test(&self.keyed, &self.store, &record, None).await {
+            Ok(report) => {
+                let models = match &report.models {
+                    Ok(models) => format!("{} models", models.len()),
+                    Err(error) => format!("models: {error}"),
+                };
+                match &report.generation {
+                    Some((model, Ok(text), took)) => self.say(
+                        false,
+                        format!(
+                            "{}: {models}; {model} answered {:?} in {} ms",
+                            record.email,
+                            text.trim(),
+                            took.as_millis()
+                        ),
+                    ),
+                    Some((model, Err(error), _)) => self.say(
+                        true,
+                        format!("{}: {models}; {model} failed: {error}", record.email),
+                    ),
+                    None => self.say(true, format!("{}: {models}; no model to try", record.email)),
+                }
+            }
             Err(error) => self.say(true, error.to_string()),
         }
     }

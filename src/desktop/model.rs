@@ -14,7 +14,10 @@ pub use crate::store::QuotaWindow;
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub gateway: GatewayView,
+    /// Google accounts.
     pub accounts: Vec<AccountView>,
+    /// API-key upstreams.
+    pub upstreams: Vec<UpstreamView>,
     pub config: Config,
     /// Newest first, at most a few hundred.
     pub recent: Vec<RequestView>,
@@ -75,6 +78,22 @@ pub struct AccountView {
     pub windows: Vec<QuotaWindow>,
     /// How many models Google offers it, when it said.
     pub models_offered: Option<usize>,
+    pub last_used_at: Option<i64>,
+}
+
+/// An API-key upstream as the Accounts page lists it (never its key).
+#[derive(Debug, Clone)]
+pub struct UpstreamView {
+    pub id: i64,
+    pub name: String,
+    pub kind: crate::store::UpstreamKind,
+    pub base_url: String,
+    pub priority: i32,
+    pub status: AccountStatus,
+    /// The one-line status, limits included (`key rejected (…)`, `cooling down …`).
+    pub status_line: String,
+    /// The models it serves now (its list narrowed by its globs).
+    pub models: Vec<String>,
     pub last_used_at: Option<i64>,
 }
 
@@ -184,9 +203,14 @@ pub enum Command {
     },
     ImportFile(PathBuf),
     ExportFile(PathBuf),
+    /// Enables, disables or removes an account or an upstream (by id).
     EnableAccount(i64),
     DisableAccount(i64),
     RemoveAccount(i64),
+    /// Adds an API-key upstream (checked live first).
+    AddUpstream(UpstreamDraft),
+    /// Asks an upstream for its models and a few tokens.
+    TestUpstream(i64),
     /// One account, or all.
     RefreshQuota(Option<i64>),
     SetLaunchAtLogin(bool),
@@ -200,6 +224,37 @@ pub enum Command {
         format: ExportFormat,
         rows: Vec<RequestView>,
     },
+}
+
+/// What the add form collected for a new upstream.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct UpstreamDraft {
+    pub name: String,
+    pub kind: Option<crate::store::UpstreamKind>,
+    pub base_url: String,
+    pub key: String,
+    /// Comma-separated globs.
+    pub models: String,
+}
+
+impl std::fmt::Debug for UpstreamDraft {
+    /// Never the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamDraft")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field(
+                "key",
+                &if self.key.is_empty() {
+                    ""
+                } else {
+                    "[redacted]"
+                },
+            )
+            .field("models", &self.models)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

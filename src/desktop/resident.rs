@@ -250,9 +250,13 @@ impl Resident {
                     .fold(None, |best: Option<f64>, r| {
                         Some(best.map_or(r, |b| b.max(r)))
                     });
+                let name = match a.settings.as_deref() {
+                    Some(settings) => format!("{} ({} key)", a.email, settings.kind),
+                    None => a.email.clone(),
+                };
                 match quota_share(a.status(), &a.windows(), best_model) {
-                    Some(share) => format!("{} — {state} · {share}", a.email),
-                    None => format!("{} — {state}", a.email),
+                    Some(share) => format!("{name} — {state} · {share}"),
+                    None => format!("{name} — {state}"),
                 }
             })
             .collect();

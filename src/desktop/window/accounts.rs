@@ -13,9 +13,10 @@ use super::widgets::{
 use super::{Confirmation, Drafts, WindowUi};
 use crate::config::{ANTIGRAVITY_CLIENT, Config, DEFAULT_OAUTH_CLIENT, GoogleConfig};
 use crate::desktop::model::{
-    AccountView, Command, LoginView, QuotaView, QuotaWindow, Snapshot, window_name,
+    AccountView, Command, LoginView, QuotaView, QuotaWindow, Snapshot, UpstreamDraft, UpstreamView,
+    window_name,
 };
-use crate::store::AccountStatus;
+use crate::store::{AccountStatus, UpstreamKind};
 
 /// Which Google client a new account signs in with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -110,6 +111,11 @@ pub fn accounts_ui(
     ui.separator();
     ui.heading("Add account");
     add_account_ui(ui, snapshot, state, commands);
+
+    ui.add_space(12.0);
+    ui.separator();
+    ui.heading("API keys");
+    api_keys_ui(ui, snapshot, state, commands);
 
     ui.add_space(12.0);
     ui.separator();
@@ -271,6 +277,183 @@ fn account_row_ui(
             state.drafts.confirmation = Some(Confirmation::RemoveAccount {
                 id: account.id,
                 email: email.clone(),
+            });
+        }
+    });
+}
+
+/// What each kind is, in the add form.
+pub fn kind_label(kind: UpstreamKind) -> &'static str {
+    match kind {
+        UpstreamKind::GeminiApi => "Gemini API key (AI Studio)",
+        UpstreamKind::Vertex => "Vertex AI (express-mode key)",
+        UpstreamKind::OpenAi => "OpenAI-compatible (OpenAI, OpenRouter, DeepSeek, Ollama, vLLM…)",
+        UpstreamKind::Anthropic => "Anthropic (Messages API)",
+    }
+}
+
+/// API-key upstreams: the list with their state and actions, and the form
+/// that adds one (checked live before it is stored).
+fn api_keys_ui(
+    ui: &mut egui::Ui,
+    snapshot: &Snapshot,
+    state: &mut WindowUi,
+    commands: &mut Vec<Command>,
+) {
+    ui.add(
+        egui::Label::new(
+            "Keys serve beside the Google accounts: after them by default, or in the order \
+             [routing] gives per model. A Gemini API key from AI Studio is the way Google \
+             names for programs like this one.",
+        )
+        .wrap(),
+    );
+    if snapshot.upstreams.is_empty() {
+        ui.weak("No API keys yet.");
+    } else {
+        egui::Grid::new("upstreams")
+            .num_columns(3)
+            .striped(true)
+            .spacing([16.0, 8.0])
+            .show(ui, |ui| {
+                for title in ["Name", "Serves", ""] {
+                    ui.strong(title);
+                }
+                ui.end_row();
+                for upstream in &snapshot.upstreams {
+                    upstream_row_ui(ui, snapshot.now, upstream, state, commands);
+                    ui.end_row();
+                }
+            });
+    }
+    ui.add_space(8.0);
+    ui.strong("Add an API key");
+    let draft = &mut state.drafts.upstream;
+    let kind = draft.kind.unwrap_or(UpstreamKind::GeminiApi);
+    egui::ComboBox::from_label("Kind")
+        .selected_text(kind_label(kind))
+        .show_ui(ui, |ui| {
+            for choice in UpstreamKind::ALL {
+                if ui
+                    .selectable_label(kind == choice, kind_label(choice))
+                    .clicked()
+                {
+                    draft.kind = Some(choice);
+                }
+            }
+        });
+    let kind = draft.kind.unwrap_or(UpstreamKind::GeminiApi);
+    ui.horizontal(|ui| {
+        labelled_text_field(ui, "Name", &mut draft.name, 160.0);
+    });
+    ui.horizontal(|ui| {
+        labelled_text_field(ui, "Base URL", &mut draft.base_url, 320.0);
+    });
+    ui.weak(format!(
+        "Empty: {}",
+        kind.default_base_url().unwrap_or_default()
+    ));
+    ui.horizontal(|ui| {
+        labelled_secret_field(ui, "API key", &mut draft.key, 320.0);
+    });
+    ui.horizontal(|ui| {
+        labelled_text_field(ui, "Models (globs, optional)", &mut draft.models, 220.0);
+    });
+    let ready = !draft.name.trim().is_empty()
+        && (!draft.key.trim().is_empty() || kind == UpstreamKind::OpenAi);
+    if ui
+        .add_enabled(ready, egui::Button::new("Check and add"))
+        .clicked()
+    {
+        let mut added = std::mem::take(draft);
+        added.kind = Some(kind);
+        commands.push(Command::AddUpstream(added));
+        // The kind stays chosen for the next one; the key does not linger.
+        state.drafts.upstream = UpstreamDraft {
+            kind: Some(kind),
+            ..UpstreamDraft::default()
+        };
+    }
+}
+
+fn upstream_row_ui(
+    ui: &mut egui::Ui,
+    now: i64,
+    upstream: &UpstreamView,
+    state: &mut WindowUi,
+    commands: &mut Vec<Command>,
+) {
+    let name = &upstream.name;
+    ui.vertical(|ui| {
+        ui.set_max_width(220.0);
+        ui.label(name);
+        ui.weak(format!("{} · {}", upstream.kind, upstream.base_url));
+        let color = match upstream.status {
+            AccountStatus::Active if upstream.status_line == "active" => ui.visuals().text_color(),
+            AccountStatus::Active => ui.visuals().warn_fg_color,
+            _ => ui.visuals().error_fg_color,
+        };
+        ui.add(egui::Label::new(egui::RichText::new(&upstream.status_line).color(color)).wrap());
+        ui.horizontal(|ui| {
+            ui.weak("last used");
+            ui.weak(ago_text(upstream.last_used_at, now));
+        });
+    });
+    ui.vertical(|ui| {
+        ui.set_min_width(200.0);
+        ui.set_max_width(320.0);
+        let shown: Vec<&str> = upstream.models.iter().take(4).map(String::as_str).collect();
+        ui.label(match upstream.models.len() {
+            1 => "1 model".to_owned(),
+            n => format!("{n} models"),
+        });
+        if !shown.is_empty() {
+            let more = upstream.models.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(", +{more}")
+            } else {
+                String::new()
+            };
+            ui.add(
+                egui::Label::new(egui::RichText::new(format!("{}{tail}", shown.join(", "))).weak())
+                    .wrap(),
+            );
+        }
+    });
+    ui.vertical(|ui| {
+        if ui
+            .button("Test")
+            .accessible_name(format!("Test {name}"))
+            .clicked()
+        {
+            commands.push(Command::TestUpstream(upstream.id));
+        }
+        if matches!(
+            upstream.status,
+            AccountStatus::Disabled | AccountStatus::KeyRejected
+        ) {
+            if ui
+                .button("Enable")
+                .accessible_name(format!("Enable {name}"))
+                .clicked()
+            {
+                commands.push(Command::EnableAccount(upstream.id));
+            }
+        } else if ui
+            .button("Disable")
+            .accessible_name(format!("Disable {name}"))
+            .clicked()
+        {
+            commands.push(Command::DisableAccount(upstream.id));
+        }
+        if ui
+            .button("Remove")
+            .accessible_name(format!("Remove {name}"))
+            .clicked()
+        {
+            state.drafts.confirmation = Some(Confirmation::RemoveAccount {
+                id: upstream.id,
+                email: name.clone(),
             });
         }
     });

@@ -105,6 +105,8 @@ pub struct Drafts {
     /// The Monitor row whose details are open.
     pub monitor_selected: Option<monitor::RowKey>,
     pub monitor_export_path: String,
+    /// The add form of the "API keys" section.
+    pub upstream: crate::desktop::model::UpstreamDraft,
 }
 
 impl std::fmt::Debug for Drafts {
@@ -127,6 +129,7 @@ impl std::fmt::Debug for Drafts {
             )
             .field("monitor_selected", &self.monitor_selected)
             .field("monitor_export_path", &self.monitor_export_path)
+            .field("upstream", &self.upstream)
             .finish()
     }
 }
