@@ -717,3 +717,93 @@ async fn responses_clients_get_chat_completions_where_the_endpoint_has_no_respon
         ]
     );
 }
+
+#[tokio::test]
+async fn a_vertex_service_account_mints_one_token_and_calls_its_project() {
+    let (mock, key_file) = MockKeyed::start_vertex_service_account().await;
+    let gateway = TestGateway::start(Config::default()).await;
+    let client = switchyard::upstream::keyed::KeyedClient::new(reqwest::Client::new());
+    let added = switchyard::accounts::upstreams::add(
+        &client,
+        &gateway.store,
+        switchyard::accounts::upstreams::UpstreamInput {
+            name: "vertex-sa".into(),
+            kind: switchyard::store::UpstreamKind::Vertex,
+            base_url: Some(mock.base_url()),
+            key: switchyard::secret::Secret::new(key_file.clone()),
+            models: vec![MODEL.into()],
+            headers: Vec::new(),
+            priority: 0,
+            project: None,
+            location: Some("europe-west4".into()),
+            skip_check: false,
+            service_account: true,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        mock.token_requests(),
+        1,
+        "the key was checked by minting a token"
+    );
+    gateway.reload_pool();
+    for text in ["one", "two"] {
+        let answer = send(&gateway, Client::Chat, text, false, None, false).await;
+        assert_eq!(answer.text, format!("echo: {text}"));
+    }
+    let generations = mock.generations();
+    assert_eq!(generations.len(), 2);
+    for got in &generations {
+        assert!(
+            got.path.starts_with("/v1/projects/switchyard-test/locations/europe-west4/publishers/google/models/up-model:"),
+            "{}",
+            got.path
+        );
+        assert!(
+            got.headers["authorization"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer ya29.mock-")
+        );
+        assert!(got.headers.get("x-goog-api-key").is_none());
+    }
+    assert_eq!(
+        mock.token_requests(),
+        2,
+        "one token for both requests (plus the check)"
+    );
+    // The key file is stored as the secret; the list shows the project.
+    let record = gateway.store.find_account(&added.id.to_string()).unwrap();
+    let settings = record.settings.unwrap();
+    assert!(settings.service_account);
+    assert_eq!(settings.project.as_deref(), Some("switchyard-test"));
+    // A key the token endpoint refuses is not stored.
+    let forged = key_file.replace("gateway@", "someone-else@");
+    let (other, _) = MockKeyed::start_vertex_service_account().await;
+    let mut tampered: Value = serde_json::from_str(&forged).unwrap();
+    tampered["token_uri"] = json!(format!("http://{}/token", other.addr));
+    tampered["private_key"] =
+        json!("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+    let refused = switchyard::accounts::upstreams::add(
+        &client,
+        &gateway.store,
+        switchyard::accounts::upstreams::UpstreamInput {
+            name: "vertex-bad".into(),
+            kind: switchyard::store::UpstreamKind::Vertex,
+            base_url: Some(other.base_url()),
+            key: switchyard::secret::Secret::new(tampered.to_string()),
+            models: vec![MODEL.into()],
+            headers: Vec::new(),
+            priority: 0,
+            project: None,
+            location: None,
+            skip_check: false,
+            service_account: true,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("private_key"), "{refused}");
+    assert!(gateway.store.find_account("vertex-bad").is_err());
+}

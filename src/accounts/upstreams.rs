@@ -45,6 +45,8 @@ pub struct UpstreamInput {
     pub location: Option<String>,
     /// Store it without asking the endpoint first.
     pub skip_check: bool,
+    /// Vertex: `key` is a service account's JSON key file.
+    pub service_account: bool,
 }
 
 /// What was stored.
@@ -78,6 +80,27 @@ pub fn settings_of(input: &UpstreamInput) -> Result<UpstreamSettings, UpstreamSe
             "`google` stands for the Google accounts in [routing]; choose another name".to_owned(),
         );
     }
+    let mut project = input.project.clone().filter(|p| !p.trim().is_empty());
+    if input.service_account {
+        if input.kind != UpstreamKind::Vertex {
+            return invalid("a service account key is for --kind vertex".to_owned());
+        }
+        let key =
+            crate::upstream::keyed::service_account::ServiceAccountKey::parse(input.key.expose())
+                .map_err(UpstreamSetupError::Invalid)?;
+        project = project.or(key.project_id);
+        if project.is_none() {
+            return invalid("the key file names no project_id: give --project".to_owned());
+        }
+    }
+    let location = input
+        .location
+        .clone()
+        .filter(|l| !l.trim().is_empty())
+        .or_else(|| {
+            (input.kind == UpstreamKind::Vertex && project.is_some())
+                .then(|| "us-central1".to_owned())
+        });
     let base_url = match input
         .base_url
         .as_deref()
@@ -85,11 +108,10 @@ pub fn settings_of(input: &UpstreamInput) -> Result<UpstreamSettings, UpstreamSe
         .filter(|u| !u.is_empty())
     {
         Some(url) => url.to_owned(),
-        None => match (input.kind, &input.project) {
-            (UpstreamKind::Vertex, Some(_)) => format!(
-                "https://{}-aiplatform.googleapis.com",
-                input.location.as_deref().unwrap_or("us-central1")
-            ),
+        None => match (input.kind, location.as_deref()) {
+            (UpstreamKind::Vertex, Some(location)) if location != "global" => {
+                format!("https://{location}-aiplatform.googleapis.com")
+            }
             (kind, _) => kind.default_base_url().unwrap_or_default().to_owned(),
         },
     };
@@ -136,8 +158,9 @@ pub fn settings_of(input: &UpstreamInput) -> Result<UpstreamSettings, UpstreamSe
         models,
         headers,
         priority: input.priority,
-        project: input.project.clone().filter(|p| !p.trim().is_empty()),
-        location: input.location.clone().filter(|l| !l.trim().is_empty()),
+        project,
+        location,
+        service_account: input.service_account,
     })
 }
 
@@ -151,6 +174,13 @@ pub async fn add(
     let name = input.name.trim().to_owned();
     let mut catalog: Option<ModelCatalog> = None;
     let mut warning = None;
+    // A service account key must give a token before it is stored.
+    if settings.service_account
+        && !input.skip_check
+        && let Err(error) = client.service_account_token(&input.key).await
+    {
+        return Err(UpstreamSetupError::KeyRefused { name, error });
+    }
     if !input.skip_check && settings.kind != UpstreamKind::Vertex {
         let endpoint = Endpoint {
             settings: &settings,
@@ -234,9 +264,22 @@ pub async fn test(
     let Some(settings) = &record.settings else {
         return Err(UpstreamSetupError::NotAnUpstream(record.email.clone()));
     };
+    let token = if settings.service_account {
+        match client.service_account_token(&record.refresh_token).await {
+            Ok((token, _)) => token,
+            Err(error) => {
+                return Ok(TestReport {
+                    models: Err(error),
+                    generation: None,
+                });
+            }
+        }
+    } else {
+        record.refresh_token.clone()
+    };
     let endpoint = Endpoint {
         settings,
-        key: &record.refresh_token,
+        key: &token,
     };
     let models = match settings.kind {
         UpstreamKind::Vertex => Ok(settings.models.clone()),

@@ -47,6 +47,10 @@ pub enum UpstreamsCommand {
         /// Vertex: the region (default us-central1 with --project).
         #[arg(long, value_name = "REGION")]
         location: Option<String>,
+        /// Vertex: a service account's JSON key file instead of an API key
+        /// (its project_id is used unless --project is given).
+        #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
+        service_account: Option<std::path::PathBuf>,
         /// Store it without asking the endpoint first.
         #[arg(long)]
         no_check: bool,
@@ -106,12 +110,17 @@ pub fn run(paths: &Paths, command: UpstreamsCommand) -> anyhow::Result<()> {
             priority,
             project,
             location,
+            service_account,
             no_check,
         } => {
-            let key = match api_key.as_deref() {
-                Some("-") => read_key()?,
-                Some(key) => Secret::new(key.trim()),
-                None => Secret::default(),
+            let key = match (&service_account, api_key.as_deref()) {
+                (Some(file), _) => Secret::new(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?,
+                ),
+                (None, Some("-")) => read_key()?,
+                (None, Some(key)) => Secret::new(key.trim()),
+                (None, None) => Secret::default(),
             };
             let input = UpstreamInput {
                 name,
@@ -124,6 +133,7 @@ pub fn run(paths: &Paths, command: UpstreamsCommand) -> anyhow::Result<()> {
                 project,
                 location,
                 skip_check: no_check,
+                service_account: service_account.is_some(),
             };
             let client = client()?;
             let added = super::runtime()?.block_on(upstreams::add(&client, &store, input))?;

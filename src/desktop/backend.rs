@@ -640,6 +640,7 @@ impl Backend {
             project: None,
             location: None,
             skip_check: false,
+            service_account: false,
         };
         match add(&self.keyed, &self.store, input).await {
             Ok(added) => {

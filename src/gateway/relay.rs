@@ -455,7 +455,20 @@ async fn attempt(
     if let Some(settings) = &account.settings {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let idle = Duration::from_secs(config.gateway.request_timeout_secs);
-        let key = &account.refresh_token;
+        // A Vertex service account calls with an access token minted from
+        // its key, cached and renewed by the pool like a Google account's.
+        let minted;
+        let key = if settings.service_account {
+            minted = lease
+                .token(|key_json| async move {
+                    let (value, expires_at) = state.keyed.service_account_token(&key_json).await?;
+                    Ok(AccessToken { value, expires_at })
+                })
+                .await?;
+            &minted
+        } else {
+            &account.refresh_token
+        };
         // The client speaks this upstream's protocol: its own body goes up.
         if let Some(raw) = raw.filter(|r| r.fits(settings.kind))
             && let Some(forward) = raw.forward(model, left.max(Duration::from_millis(1)), idle)

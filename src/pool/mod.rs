@@ -885,6 +885,7 @@ mod tests {
                 priority,
                 project: None,
                 location: None,
+                service_account: false,
             }),
             ..record(id, AccountStatus::Active)
         }

@@ -85,6 +85,10 @@ pub struct UpstreamSettings {
     pub project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Vertex: the secret is a service account's JSON key (a token is
+    /// minted from it), not an API key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_account: bool,
 }
 
 impl UpstreamSettings {

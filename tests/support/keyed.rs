@@ -74,6 +74,11 @@ struct World {
     answers: usize,
     /// Whether `POST /v1/responses` exists (many compatible servers lack it).
     responses_api: bool,
+    /// Vertex with a service account: the key's public half (PKCS#1 DER),
+    /// and the access tokens `/token` issued for its signed assertions.
+    service_account: Option<Vec<u8>>,
+    tokens: HashSet<String>,
+    token_requests: usize,
 }
 
 #[derive(Clone)]
@@ -133,6 +138,7 @@ impl MockKeyed {
             .into_iter()
             .filter(|g| {
                 g.method == "POST"
+                    && g.path != "/token"
                     && !g.path.ends_with("count_tokens")
                     && !g.path.ends_with(":countTokens")
             })
@@ -142,6 +148,34 @@ impl MockKeyed {
     /// Answers `/v1/responses` with 404 from now on, as chat-only servers do.
     pub fn without_responses_api(&self) {
         self.world.lock().responses_api = false;
+    }
+
+    /// A Vertex mock that takes the fixture service account's tokens (minted
+    /// at its `/token`, as Google's token endpoint does) instead of API keys.
+    /// Returns it with the key file's text, whose `token_uri` points here.
+    pub async fn start_vertex_service_account() -> (Self, String) {
+        use base64::Engine;
+        let mock = Self::start(Kind::Vertex, "no-api-key-here", &[]).await;
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let public = base64::engine::general_purpose::STANDARD
+            .decode(
+                std::fs::read_to_string(fixtures.join("vertex-service-account.pub.der.b64"))
+                    .unwrap()
+                    .trim(),
+            )
+            .unwrap();
+        mock.world.lock().service_account = Some(public);
+        let mut key: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures.join("vertex-service-account.json")).unwrap(),
+        )
+        .unwrap();
+        key["token_uri"] = json!(format!("http://{}/token", mock.addr));
+        (mock, key.to_string())
+    }
+
+    /// How many tokens `/token` was asked for.
+    pub fn token_requests(&self) -> usize {
+        self.world.lock().token_requests
     }
 
     pub fn forget_key(&self, key: &str) {
@@ -182,9 +216,15 @@ async fn handle(State(mock): State<MockKeyed>, request: Request) -> Response {
             .map(str::to_owned)
             .or(query_key),
     };
+    if method == "POST" && path == "/token" {
+        return service_account_token(&mock, &raw);
+    }
+    let bearer = header(&headers, "authorization").and_then(|v| v.strip_prefix("Bearer "));
     let known = key
         .as_ref()
-        .is_some_and(|k| mock.world.lock().keys.contains(k));
+        .is_some_and(|k| mock.world.lock().keys.contains(k))
+        || (mock.kind == Kind::Vertex
+            && bearer.is_some_and(|t| mock.world.lock().tokens.contains(t)));
     if !known {
         return refuse_key(mock.kind, key.as_deref().unwrap_or(""));
     }
@@ -236,6 +276,58 @@ async fn handle(State(mock): State<MockKeyed>, request: Request) -> Response {
         }
         _ => (StatusCode::NOT_FOUND, Json(json!({"error": {"message": format!("no route {method} {path}"), "type": "not_found"}}))).into_response(),
     }
+}
+
+/// The JWT-bearer grant: the assertion must be signed by the service
+/// account's key, for the cloud-platform scope, addressed to this endpoint.
+fn service_account_token(mock: &MockKeyed, form: &[u8]) -> Response {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let refuse = |why: &str| {
+        error_response(
+            400,
+            vec![],
+            json!({"error": "invalid_grant", "error_description": why}),
+        )
+    };
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(form).into_owned().collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if field("grant_type").as_deref() != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
+        return refuse("unsupported grant_type");
+    }
+    let Some(assertion) = field("assertion") else {
+        return refuse("no assertion");
+    };
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let Some(public) = mock.world.lock().service_account.clone() else {
+        return refuse("no service account here");
+    };
+    if parts.len() != 3 {
+        return refuse("malformed assertion");
+    }
+    let verifier = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        public,
+    );
+    let signature = b64.decode(parts[2]).unwrap_or_default();
+    if verifier
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .is_err()
+    {
+        return refuse("Invalid JWT Signature.");
+    }
+    let claims: Value =
+        serde_json::from_slice(&b64.decode(parts[1]).unwrap_or_default()).unwrap_or_default();
+    if claims["aud"] != json!(format!("http://{}/token", mock.addr))
+        || claims["scope"] != "https://www.googleapis.com/auth/cloud-platform"
+    {
+        return refuse("wrong audience or scope");
+    }
+    let mut world = mock.world.lock();
+    world.token_requests += 1;
+    let token = format!("ya29.mock-{}", world.token_requests);
+    world.tokens.insert(token.clone());
+    Json(json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})).into_response()
 }
 
 fn words(text: &str) -> usize {
@@ -809,6 +901,7 @@ impl super::TestGateway {
                 project: None,
                 location: None,
                 skip_check: false,
+                service_account: false,
             },
         )
         .await

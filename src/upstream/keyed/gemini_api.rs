@@ -33,12 +33,16 @@ pub(super) fn post(
     model: &str,
     method: &str,
 ) -> reqwest::RequestBuilder {
-    let request = http
-        .post(url(
-            endpoint.settings,
-            &method_path(endpoint, model, method),
-        ))
-        .header("x-goog-api-key", endpoint.key.expose());
+    let request = http.post(url(
+        endpoint.settings,
+        &method_path(endpoint, model, method),
+    ));
+    // A service account's access token, or an API key.
+    let request = if endpoint.settings.service_account {
+        request.bearer_auth(endpoint.key.expose())
+    } else {
+        request.header("x-goog-api-key", endpoint.key.expose())
+    };
     with_headers(request, endpoint.settings)
 }
 

@@ -11,6 +11,7 @@
 mod anthropic;
 mod gemini_api;
 mod openai;
+pub mod service_account;
 
 use std::time::Duration;
 
@@ -100,6 +101,15 @@ impl KeyedClient {
             UpstreamKind::Anthropic => anthropic::count_tokens(&self.http, endpoint, call).await,
             UpstreamKind::OpenAi => Ok(estimate_tokens(call.request)),
         }
+    }
+
+    /// An access token for a Vertex service account's JSON key, and when it
+    /// expires (Unix seconds).
+    pub async fn service_account_token(
+        &self,
+        key_json: &Secret,
+    ) -> Result<(Secret, i64), UpstreamError> {
+        service_account::access_token(&self.http, key_json).await
     }
 
     /// The models the upstream lists (`/models`).
