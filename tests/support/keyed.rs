@@ -305,8 +305,8 @@ fn service_account_token(mock: &MockKeyed, form: &[u8]) -> Response {
     if parts.len() != 3 {
         return refuse("malformed assertion");
     }
-    let verifier = ring::signature::UnparsedPublicKey::new(
-        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+    let verifier = aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
         public,
     );
     let signature = b64.decode(parts[2]).unwrap_or_default();

@@ -50,7 +50,7 @@ impl ServiceAccountKey {
         Ok(key)
     }
 
-    fn signer(&self) -> Result<ring::signature::RsaKeyPair, String> {
+    fn signer(&self) -> Result<aws_lc_rs::signature::RsaKeyPair, String> {
         let body: String = self
             .private_key
             .lines()
@@ -59,7 +59,7 @@ impl ServiceAccountKey {
         let der = STANDARD
             .decode(body.trim())
             .map_err(|_| "the key file's private_key is not a PEM key".to_owned())?;
-        ring::signature::RsaKeyPair::from_pkcs8(&der)
+        aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der)
             .map_err(|e| format!("the key file's private_key cannot sign: {e}"))
     }
 
@@ -76,11 +76,11 @@ impl ServiceAccountKey {
         let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
         let signing_input = format!("{header}.{claims}");
         let signer = self.signer()?;
-        let mut signature = vec![0; signer.public().modulus_len()];
+        let mut signature = vec![0; signer.public_modulus_len()];
         signer
             .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
                 signing_input.as_bytes(),
                 &mut signature,
             )
@@ -190,8 +190,8 @@ mod tests {
                 .trim(),
             )
             .unwrap();
-        let verifier = ring::signature::UnparsedPublicKey::new(
-            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        let verifier = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
             public,
         );
         let signed = format!("{}.{}", parts[0], parts[1]);
