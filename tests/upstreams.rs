@@ -738,6 +738,7 @@ async fn a_vertex_service_account_mints_one_token_and_calls_its_project() {
             location: Some("europe-west4".into()),
             skip_check: false,
             service_account: true,
+            bearer: false,
         },
     )
     .await
@@ -800,10 +801,52 @@ async fn a_vertex_service_account_mints_one_token_and_calls_its_project() {
             location: None,
             skip_check: false,
             service_account: true,
+            bearer: false,
         },
     )
     .await
     .unwrap_err();
     assert!(refused.to_string().contains("private_key"), "{refused}");
     assert!(gateway.store.find_account("vertex-bad").is_err());
+}
+
+#[tokio::test]
+async fn an_anthropic_compatible_endpoint_can_take_the_key_as_bearer() {
+    let mock = MockKeyed::start(Kind::Anthropic, KEY, &[MODEL]).await;
+    let gateway = TestGateway::start(Config::default()).await;
+    let client = switchyard::upstream::keyed::KeyedClient::new(reqwest::Client::new());
+    switchyard::accounts::upstreams::add(
+        &client,
+        &gateway.store,
+        switchyard::accounts::upstreams::UpstreamInput {
+            name: "compatible".into(),
+            kind: switchyard::store::UpstreamKind::Anthropic,
+            base_url: Some(mock.base_url()),
+            key: switchyard::secret::Secret::new(KEY),
+            models: Vec::new(),
+            headers: Vec::new(),
+            priority: 0,
+            project: None,
+            location: None,
+            skip_check: false,
+            service_account: false,
+            bearer: true,
+        },
+    )
+    .await
+    .unwrap();
+    gateway.reload_pool();
+    for client in [Client::Chat, Client::Anthropic] {
+        let answer = send(&gateway, client, "hi", false, None, false).await;
+        assert_eq!(answer.text, "echo: hi");
+    }
+    for got in mock.got() {
+        assert_eq!(
+            got.headers["authorization"],
+            format!("Bearer {KEY}"),
+            "{}",
+            got.path
+        );
+        assert!(got.headers.get("x-api-key").is_none(), "{}", got.path);
+    }
 }

@@ -47,6 +47,8 @@ pub struct UpstreamInput {
     pub skip_check: bool,
     /// Vertex: `key` is a service account's JSON key file.
     pub service_account: bool,
+    /// Anthropic: the key goes as `Authorization: Bearer`.
+    pub bearer: bool,
 }
 
 /// What was stored.
@@ -119,6 +121,11 @@ pub fn settings_of(input: &UpstreamInput) -> Result<UpstreamSettings, UpstreamSe
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => return invalid(format!("`{base_url}` is not an http(s) address")),
     }
+    if input.bearer && input.kind != UpstreamKind::Anthropic {
+        return invalid(
+            "--bearer is for --kind anthropic (openai upstreams always use Bearer)".to_owned(),
+        );
+    }
     if input.key.is_empty() && input.kind != UpstreamKind::OpenAi {
         return invalid(format!(
             "a {} upstream needs an API key (--api-key -, then the key on standard input)",
@@ -161,6 +168,7 @@ pub fn settings_of(input: &UpstreamInput) -> Result<UpstreamSettings, UpstreamSe
         project,
         location,
         service_account: input.service_account,
+        bearer: input.bearer,
     })
 }
 

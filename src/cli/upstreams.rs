@@ -51,6 +51,10 @@ pub enum UpstreamsCommand {
         /// (its project_id is used unless --project is given).
         #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
         service_account: Option<std::path::PathBuf>,
+        /// Anthropic: send the key as `Authorization: Bearer` (some
+        /// compatible endpoints want it) instead of `x-api-key`.
+        #[arg(long)]
+        bearer: bool,
         /// Store it without asking the endpoint first.
         #[arg(long)]
         no_check: bool,
@@ -111,6 +115,7 @@ pub fn run(paths: &Paths, command: UpstreamsCommand) -> anyhow::Result<()> {
             project,
             location,
             service_account,
+            bearer,
             no_check,
         } => {
             let key = match (&service_account, api_key.as_deref()) {
@@ -134,6 +139,7 @@ pub fn run(paths: &Paths, command: UpstreamsCommand) -> anyhow::Result<()> {
                 location,
                 skip_check: no_check,
                 service_account: service_account.is_some(),
+                bearer,
             };
             let client = client()?;
             let added = super::runtime()?.block_on(upstreams::add(&client, &store, input))?;

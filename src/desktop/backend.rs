@@ -641,6 +641,7 @@ impl Backend {
             location: None,
             skip_check: false,
             service_account: false,
+            bearer: false,
         };
         match add(&self.keyed, &self.store, input).await {
             Ok(added) => {

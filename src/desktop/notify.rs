@@ -139,6 +139,7 @@ impl NotificationPolicy {
                                 | NoticeKind::NeedsVerification
                                 | NoticeKind::ClientRetired
                                 | NoticeKind::Suspended
+                                | NoticeKind::KeyRejected
                         )
                         || Some(key.kind) == current
                 });
@@ -693,6 +694,10 @@ mod tests {
                     ),
                     (status(1, AccountStatus::ClientRetired, None), 80),
                     (status(1, AccountStatus::ClientRetired, None), 90),
+                    (status(2, AccountStatus::KeyRejected, None), 100),
+                    (status(2, AccountStatus::KeyRejected, None), 110),
+                    (status(2, AccountStatus::Active, None), 120),
+                    (status(2, AccountStatus::KeyRejected, None), 130),
                 ],
                 vec![
                     shown("Account needs a new sign-in"),
@@ -705,6 +710,10 @@ mod tests {
                     None,
                     shown("Account's client retired by Google"),
                     None,
+                    shown("API key rejected"),
+                    None,
+                    None,
+                    shown("API key rejected"),
                 ],
             ),
             (

@@ -886,6 +886,7 @@ mod tests {
                 project: None,
                 location: None,
                 service_account: false,
+                bearer: false,
             }),
             ..record(id, AccountStatus::Active)
         }

@@ -365,4 +365,43 @@ mod tests {
             Event::Chunks(_) => panic!("expected an error"),
         }
     }
+
+    #[test]
+    fn a_streamed_answer_collects_to_the_whole_one() {
+        use crate::protocol::keyed_common::{collect, whole_view};
+        let whole = json!({
+            "id": "msg_1", "model": "claude", "stop_reason": "tool_use",
+            "content": [
+                {"type": "thinking", "thinking": "Hmm.", "signature": "sig"},
+                {"type": "text", "text": "Let me check."},
+                {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}}
+            ],
+            "usage": {"input_tokens": 12, "output_tokens": 30}
+        });
+        let events = [
+            json!({"type": "message_start", "message": {"id": "msg_1", "model": "claude", "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hm"}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "m."}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Let me "}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "check."}}),
+            json!({"type": "content_block_stop", "index": 1}),
+            json!({"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {}}}),
+            json!({"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Oslo\"}"}}),
+            json!({"type": "content_block_stop", "index": 2}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}}),
+            json!({"type": "message_stop"}),
+        ];
+        let mut stream = AnthropicStreamToGemini::new();
+        let mut chunks = Vec::new();
+        for event in &events {
+            if let Event::Chunks(c) = stream.push(event) {
+                chunks.extend(c);
+            }
+        }
+        assert_eq!(collect(&chunks), whole_view(&gemini_from_anthropic(&whole)));
+    }
 }

@@ -313,4 +313,36 @@ mod tests {
         assert_eq!(last["candidates"][0]["finishReason"], "STOP");
         assert_eq!(last["usageMetadata"]["promptTokenCount"], 5);
     }
+
+    #[test]
+    fn a_streamed_answer_collects_to_the_whole_one() {
+        use crate::protocol::keyed_common::{collect, whole_view};
+        let whole = json!({
+            "id": "c", "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "reasoning_content": "Think.", "content": "Hello there.",
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "a", "arguments": "{\"x\":1}"}},
+                    {"id": "call_2", "type": "function", "function": {"name": "b", "arguments": "{}"}}
+                ]
+            }}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}
+        });
+        let chunks = [
+            json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"reasoning_content": "Thi"}}]}),
+            json!({"choices": [{"index": 0, "delta": {"reasoning_content": "nk."}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": "Hello "}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": "there."}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "a", "arguments": "{\"x\""}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 1, "id": "call_2", "function": {"name": "b", "arguments": "{}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+            json!({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}}),
+        ];
+        let mut stream = OpenAiStreamToGemini::new();
+        let mut out: Vec<GenerateContentResponse> =
+            chunks.iter().flat_map(|c| stream.push(c)).collect();
+        out.extend(stream.finish());
+        assert_eq!(collect(&out), whole_view(&gemini_from_openai(&whole)));
+    }
 }

@@ -204,6 +204,68 @@ pub fn system_text(request: &GenerateContentRequest) -> Option<String> {
     (!text.is_empty()).then(|| text.join("\n"))
 }
 
+/// A streamed answer collected into one: text of consecutive parts of the
+/// same kind joined, other parts kept, the last finish reason and usage.
+/// (For tests that hold a stream translator to its whole counterpart.)
+#[cfg(test)]
+pub fn collect(chunks: &[super::gemini::GenerateContentResponse]) -> Value {
+    let mut parts: Vec<Value> = Vec::new();
+    let mut finish = Value::Null;
+    let mut usage = Value::Null;
+    for chunk in chunks {
+        let value = serde_json::to_value(chunk).unwrap_or_default();
+        let candidate = &value["candidates"][0];
+        for part in candidate["content"]["parts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let joinable = part.get("text").is_some() && part.get("thoughtSignature").is_none();
+            match parts.last_mut() {
+                Some(last)
+                    if joinable
+                        && last.get("text").is_some()
+                        && last.get("thought") == part.get("thought") =>
+                {
+                    let text = format!(
+                        "{}{}",
+                        last["text"].as_str().unwrap_or_default(),
+                        part["text"].as_str().unwrap_or_default()
+                    );
+                    last["text"] = Value::String(text);
+                }
+                _ => parts.push(part.clone()),
+            }
+            // A signature closing a thought belongs to the thought before it.
+            if part.get("thoughtSignature").is_some() && part["text"] == "" && parts.len() >= 2 {
+                let signature = part["thoughtSignature"].clone();
+                parts.pop();
+                if let Some(last) = parts.last_mut() {
+                    last["thoughtSignature"] = signature;
+                }
+            }
+        }
+        if !candidate["finishReason"].is_null() {
+            finish = candidate["finishReason"].clone();
+        }
+        if !value["usageMetadata"].is_null() {
+            usage = value["usageMetadata"].clone();
+        }
+    }
+    serde_json::json!({"parts": parts, "finishReason": finish, "usage": usage})
+}
+
+/// The same view of a whole answer.
+#[cfg(test)]
+pub fn whole_view(answer: &super::gemini::GenerateContentResponse) -> Value {
+    let value = serde_json::to_value(answer).unwrap_or_default();
+    serde_json::json!({
+        "parts": value["candidates"][0]["content"]["parts"],
+        "finishReason": value["candidates"][0]["finishReason"],
+        "usage": value["usageMetadata"],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

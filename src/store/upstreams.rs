@@ -89,6 +89,10 @@ pub struct UpstreamSettings {
     /// minted from it), not an API key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub service_account: bool,
+    /// Anthropic: send the key as `Authorization: Bearer` instead of
+    /// `x-api-key` (some compatible endpoints want that).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bearer: bool,
 }
 
 impl UpstreamSettings {

@@ -211,7 +211,10 @@ async fn handle(State(mock): State<MockKeyed>, request: Request) -> Response {
         Kind::OpenAi => header(&headers, "authorization")
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned),
-        Kind::Anthropic => header(&headers, "x-api-key").map(str::to_owned),
+        // Anthropic-compatible endpoints take `x-api-key`; some take Bearer.
+        Kind::Anthropic => header(&headers, "x-api-key")
+            .or_else(|| header(&headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")))
+            .map(str::to_owned),
         Kind::GeminiApi | Kind::Vertex => header(&headers, "x-goog-api-key")
             .map(str::to_owned)
             .or(query_key),
@@ -902,6 +905,7 @@ impl super::TestGateway {
                 location: None,
                 skip_check: false,
                 service_account: false,
+                bearer: false,
             },
         )
         .await

@@ -39,8 +39,12 @@ pub(super) fn request_with_version(
 ) -> reqwest::RequestBuilder {
     let request = http
         .request(method, url(endpoint.settings, path))
-        .header("x-api-key", endpoint.key.expose())
         .header("anthropic-version", version.unwrap_or(ANTHROPIC_VERSION));
+    let request = if endpoint.settings.bearer {
+        request.bearer_auth(endpoint.key.expose())
+    } else {
+        request.header("x-api-key", endpoint.key.expose())
+    };
     with_headers(request, endpoint.settings)
 }
 
