@@ -323,6 +323,21 @@ async fn every_client_protocol_reaches_every_upstream_kind() {
                 );
             }
         }
+        // The model list names what the upstream serves.
+        let listed = gateway.get_json("/v1/models").await;
+        let ids: Vec<&str> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["id"].as_str())
+            .collect();
+        // (Vertex serves what its globs name; the others what they list.)
+        assert!(ids.contains(&MODEL), "{kind:?}: {ids:?}");
+        assert_eq!(
+            ids.contains(&"other-model"),
+            kind != Kind::Vertex,
+            "{kind:?}: {ids:?}"
+        );
         // Every call reached the upstream under its own model name, with the key.
         let generations = mock.generations();
         assert_eq!(generations.len(), CLIENTS.len() * 2 * 3, "{kind:?}");
