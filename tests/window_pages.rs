@@ -1603,3 +1603,24 @@ fn the_api_key_form_adds_an_upstream_and_forgets_the_key() {
     assert!(drafts.upstream.key.is_empty() && drafts.upstream.name.is_empty());
     assert_eq!(drafts.upstream.kind, Some(UpstreamKind::Anthropic));
 }
+
+#[test]
+fn an_account_at_zero_percent_everywhere_is_not_ready() {
+    let mut empty = snapshot();
+    for quota in &mut empty.accounts[0].quotas {
+        quota.remaining = Some(0.0);
+    }
+    let harness = window_with(empty, Page::Dashboard);
+    assert!(harness.query_by_label("0/2 accounts ready").is_some());
+    assert!(
+        harness
+            .query_by_label("alice@example.com: no quota left")
+            .is_some()
+    );
+    // One model with a little left is enough to serve.
+    let mut some = snapshot();
+    some.accounts[0].quotas[0].remaining = Some(0.0);
+    some.accounts[0].quotas[1].remaining = Some(0.04);
+    let harness = window_with(some, Page::Dashboard);
+    assert!(harness.query_by_label("1/2 accounts ready").is_some());
+}

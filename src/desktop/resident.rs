@@ -207,29 +207,10 @@ impl Resident {
         let config = self.config();
         let accounts = self.state.pool.snapshot();
         let now = now_unix();
-        let ready = accounts
-            .iter()
-            .filter(|a| a.is_usable() && a.limits(now).is_empty())
-            .count();
+        let ready = accounts.iter().filter(|a| a.is_ready(now)).count();
         let status = self.gateway_status();
         let problem = self.problem.lock().clone();
-        let (state, line) = match &status {
-            GatewayStatus::Running { addr } => (
-                if ready < accounts.len() || problem.is_some() {
-                    TrayState::Degraded
-                } else {
-                    TrayState::Running
-                },
-                format!(
-                    "Gateway running on {addr} · {ready}/{} accounts ready",
-                    accounts.len()
-                ),
-            ),
-            GatewayStatus::Stopped => (TrayState::Stopped, "Gateway stopped".to_owned()),
-            GatewayStatus::Failed { message } => {
-                (TrayState::Error, format!("Gateway failed: {message}"))
-            }
-        };
+        let (state, line) = tray_headline(&status, ready, accounts.len(), problem.is_some());
         let account_lines = accounts
             .iter()
             .map(|a| {
@@ -239,22 +220,25 @@ impl Resident {
                             "quota exhausted"
                         }
                         Some(_) => "cooling down",
-                        None => "ready",
+                        None if a.is_ready(now) => "ready",
+                        None => "no quota left",
                     },
                     other => other.label(),
                 };
-                let best_model = a
+                // The share that matters is the lowest one (4 % on Pro is
+                // not hidden by 100 % on Flash).
+                let lowest_model = a
                     .quotas()
                     .values()
                     .filter_map(|q| q.remaining)
-                    .fold(None, |best: Option<f64>, r| {
-                        Some(best.map_or(r, |b| b.max(r)))
+                    .fold(None, |low: Option<f64>, r| {
+                        Some(low.map_or(r, |l| l.min(r)))
                     });
                 let name = match a.settings.as_deref() {
                     Some(settings) => format!("{} ({} key)", a.email, settings.kind),
                     None => a.email.clone(),
                 };
-                match quota_share(a.status(), &a.windows(), best_model) {
+                match quota_share(a.status(), &a.windows(), lowest_model) {
                     Some(share) => format!("{name} — {state} · {share}"),
                     None => format!("{name} — {state}"),
                 }
@@ -623,15 +607,43 @@ fn handle_action(
 /// The share a tray line shows: the binding window of an account with quota
 /// windows (`Gemini weekly 60%`), else its best model's share (`75%`); none
 /// for an account Google no longer serves (its quota does not matter).
+/// The icon and the first menu line: running only while every account is
+/// ready; no account at all is degraded too, and says what to do.
+fn tray_headline(
+    status: &GatewayStatus,
+    ready: usize,
+    total: usize,
+    problem: bool,
+) -> (TrayState, String) {
+    match status {
+        GatewayStatus::Running { addr } => (
+            if ready < total || total == 0 || problem {
+                TrayState::Degraded
+            } else {
+                TrayState::Running
+            },
+            if total == 0 {
+                format!("Gateway running on {addr} · add an account to serve requests")
+            } else {
+                format!("Gateway running on {addr} · {ready}/{total} accounts ready")
+            },
+        ),
+        GatewayStatus::Stopped => (TrayState::Stopped, "Gateway stopped".to_owned()),
+        GatewayStatus::Failed { message } => {
+            (TrayState::Error, format!("Gateway failed: {message}"))
+        }
+    }
+}
+
 fn quota_share(
     status: AccountStatus,
     windows: &[QuotaWindow],
-    best_model: Option<f64>,
+    lowest_model: Option<f64>,
 ) -> Option<String> {
     match status {
         AccountStatus::ClientRetired | AccountStatus::Suspended => None,
         _ if !windows.is_empty() => binding_window(windows).map(window_share),
-        _ => best_model.map(|best| format!("{:.0}%", best * 100.0)),
+        _ => lowest_model.map(|low| format!("{:.0}%", low * 100.0)),
     }
 }
 
@@ -640,7 +652,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tray_line_shows_the_binding_window_or_the_best_model() {
+    fn no_account_is_degraded_and_says_what_to_do() {
+        let running = GatewayStatus::Running {
+            addr: "127.0.0.1:8045".parse().unwrap(),
+        };
+        let (state, line) = tray_headline(&running, 0, 0, false);
+        assert_eq!(state, TrayState::Degraded);
+        assert!(line.ends_with("add an account to serve requests"), "{line}");
+        assert_eq!(tray_headline(&running, 2, 2, false).0, TrayState::Running);
+        assert_eq!(tray_headline(&running, 1, 2, false).0, TrayState::Degraded);
+        assert_eq!(tray_headline(&running, 2, 2, true).0, TrayState::Degraded);
+    }
+
+    #[test]
+    fn a_tray_line_shows_the_binding_window_or_the_lowest_model() {
         let windows = [
             QuotaWindow {
                 group: "gemini".to_owned(),

@@ -346,6 +346,30 @@ impl PoolAccount {
         }
     }
 
+    /// Ready: usable, no limit in force, and quota left somewhere — a quota
+    /// group whose windows all have some, or a model with some (unknown
+    /// quota counts as some: the upstream decides). What the tray counts.
+    pub fn is_ready(&self, now: i64) -> bool {
+        if !self.is_usable() || !self.limits(now).is_empty() {
+            return false;
+        }
+        let left = |remaining: Option<f64>, resets_at: Option<i64>| {
+            resets_at.is_some_and(|at| at <= now) || remaining.is_none_or(|r| r > 0.0)
+        };
+        let windows = self.windows.lock();
+        if !windows.is_empty() {
+            return windows.iter().any(|w| {
+                windows
+                    .iter()
+                    .filter(|other| other.group == w.group)
+                    .all(|other| left(other.remaining_fraction, other.reset_at))
+            });
+        }
+        drop(windows);
+        let quotas = self.quotas.lock();
+        quotas.is_empty() || quotas.values().any(|q| left(q.remaining, q.resets_at))
+    }
+
     /// Whose error shapes and rules apply to this member's failures.
     pub fn source(&self) -> policy::Source {
         use crate::store::UpstreamKind;
@@ -890,6 +914,39 @@ mod tests {
             }),
             ..record(id, AccountStatus::Active)
         }
+    }
+
+    #[test]
+    fn ready_means_it_can_serve_some_model_now() {
+        let quota = |model: &str, left: f64| QuotaRecord {
+            model: model.to_owned(),
+            remaining_fraction: Some(left),
+            reset_at: Some(5_000),
+            updated_at: 0,
+        };
+        let pool = Pool::new();
+        pool.load(
+            &[
+                record(1, AccountStatus::Active),
+                record(2, AccountStatus::Active),
+                record(3, AccountStatus::Active),
+            ],
+            &[
+                (1, quota("pro", 0.0)),
+                (1, quota("flash", 0.0)),
+                (2, quota("pro", 0.0)),
+                (2, quota("flash", 0.04)),
+            ],
+            &[],
+        );
+        let at = |id: i64, now: i64| pool.account(id).unwrap().is_ready(now);
+        assert!(!at(1, 1000), "0 % on every model");
+        assert!(at(1, 5_000), "until the quotas reset");
+        assert!(at(2, 1000), "some quota on one model");
+        assert!(at(3, 1000), "nothing known: the upstream decides");
+        let disabled = Pool::new();
+        disabled.load(&[record(4, AccountStatus::Disabled)], &[], &[]);
+        assert!(!disabled.account(4).unwrap().is_ready(1000));
     }
 
     #[test]

@@ -105,6 +105,8 @@ fn pool_ui(ui: &mut egui::Ui, accounts: &[AccountView]) {
             AccountStatus::ClientRetired | AccountStatus::Suspended => {
                 format!("{} (see Accounts)", account.status.label())
             }
+            // Active and nothing limited, but every quota read 0.
+            AccountStatus::Active if account.status_line == "active" => "no quota left".to_owned(),
             _ => account.status_line.clone(),
         };
         ui.colored_label(
@@ -114,9 +116,26 @@ fn pool_ui(ui: &mut egui::Ui, accounts: &[AccountView]) {
     }
 }
 
-/// Active, and no cool-down or exhausted quota on any model.
+/// Can serve some model now: active, no cool-down or exhausted quota, and
+/// quota left somewhere (a quota group whose windows all have some, or a
+/// model with some; unknown quota counts as some: the upstream decides).
 pub fn is_ready(account: &AccountView) -> bool {
-    account.status == AccountStatus::Active && account.status_line == "active"
+    if account.status != AccountStatus::Active || account.status_line != "active" {
+        return false;
+    }
+    let left = |remaining: Option<f64>| remaining.is_none_or(|r| r > 0.0);
+    if !account.windows.is_empty() {
+        let mut groups: Vec<&str> = account.windows.iter().map(|w| w.group.as_str()).collect();
+        groups.dedup();
+        return groups.iter().any(|group| {
+            account
+                .windows
+                .iter()
+                .filter(|w| w.group == *group)
+                .all(|w| left(w.remaining_fraction))
+        });
+    }
+    account.quotas.is_empty() || account.quotas.iter().any(|q| left(q.remaining))
 }
 
 /// An account and the quota that decides how much it has left for a family.
@@ -186,7 +205,7 @@ fn percent(remaining: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desktop::model::QuotaView;
+    use crate::desktop::model::{QuotaView, QuotaWindow};
 
     fn account(email: &str, status: AccountStatus, quotas: &[(&str, f64)]) -> AccountView {
         AccountView {
@@ -276,5 +295,39 @@ mod tests {
         assert!(is_ready(&limited));
         limited.status_line = "cooling down (gemini-2.5-pro, until 10:00, rate limit)".to_owned();
         assert!(!is_ready(&limited));
+    }
+
+    #[test]
+    fn an_account_at_zero_everywhere_is_not_ready() {
+        let empty = account(
+            "a@x",
+            AccountStatus::Active,
+            &[("gemini-2.5-pro", 0.0), ("gemini-2.5-flash", 0.0)],
+        );
+        assert!(!is_ready(&empty));
+        let some = account(
+            "a@x",
+            AccountStatus::Active,
+            &[("gemini-2.5-pro", 0.0), ("gemini-2.5-flash", 0.04)],
+        );
+        assert!(is_ready(&some));
+        let mut windowed = account("w@x", AccountStatus::Active, &[]);
+        let window = |group: &str, name: &str, left: f64| QuotaWindow {
+            group: group.to_owned(),
+            window: name.to_owned(),
+            remaining_fraction: Some(left),
+            reset_at: None,
+        };
+        // Gemini's weekly window is empty, Claude's 5-hour one too: nothing to serve.
+        windowed.windows = vec![
+            window("gemini", "5h", 0.5),
+            window("gemini", "weekly", 0.0),
+            window("3p", "5h", 0.0),
+            window("3p", "weekly", 0.9),
+        ];
+        assert!(!is_ready(&windowed));
+        windowed.windows[3] = window("3p", "5h", 0.2);
+        windowed.windows[2] = window("3p", "weekly", 0.9);
+        assert!(is_ready(&windowed));
     }
 }
