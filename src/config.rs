@@ -551,6 +551,19 @@ impl Config {
         Ok(config)
     }
 
+    /// Reads the config file without writing anything: the defaults (and no
+    /// API key yet) when there is none. For commands that only look.
+    pub fn load_existing(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_toml(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
     /// Loads the config file, creating it on first run (with a new API key).
     /// A file without an API key gets one, and is saved again.
     pub fn load_or_init(path: &Path) -> Result<Self, ConfigError> {

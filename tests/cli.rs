@@ -401,3 +401,15 @@ async fn serve_applies_a_new_api_key_from_config_set_without_a_restart() {
         serve.stderr()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_show_writes_nothing() {
+    let binary = Binary::new();
+    let (ok, stdout, stderr) = binary.run(&["config", "show"]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("port = 8045"), "{stdout}");
+    assert!(
+        !binary.home.path().join("config.toml").exists(),
+        "looking created the file"
+    );
+}

@@ -25,7 +25,9 @@ pub enum ConfigCommand {
 pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Show { json } => {
-            let config = super::load_config(paths)?;
+            // Showing writes nothing (the first run of the app or `serve`
+            // creates the file and its API key).
+            let config = crate::config::Config::load_existing(&paths.config_file)?;
             let entries = config.entries()?;
             if json {
                 let map: serde_json::Map<String, serde_json::Value> = entries

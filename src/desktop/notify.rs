@@ -312,7 +312,7 @@ fn account_failed_notice(
             "Account needs a new sign-in",
             format!(
                 "{email}: Google no longer accepts its sign-in. \
-                 Sign in again: switchyard accounts login"
+                 Open Switchyard → Accounts → Sign in again."
             ),
         ),
         AccountStatus::Forbidden => (
@@ -897,7 +897,7 @@ mod tests {
         assert!(
             notice
                 .body
-                .contains("Sign in again: switchyard accounts login"),
+                .contains("Open Switchyard → Accounts → Sign in again."),
             "{}",
             notice.body
         );
