@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-deps.sh
 
-packages=(xvfb imagemagick x11-utils xdotool dbus dunst haskell-gtk-sni-tray-utils
+packages=(xvfb imagemagick x11-utils xdotool xclip dbus dunst haskell-gtk-sni-tray-utils
+  at-spi2-core gir1.2-atspi-2.0 python3-gi
   python3-dbus libx11-6 libx11-xcb1 libxcursor1 libxi6 libxkbcommon-x11-0
   libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri procps)
 missing=()
@@ -29,6 +30,10 @@ dbus-run-session -- bash -euo pipefail -c '
   for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
   gtk-sni-tray-standalone --bottom --watcher >/dev/null 2>&1 &
   dunst >/dev/null 2>&1 &
+  # The accessibility bus on, as with a screen reader running: AccessKit then
+  # publishes the window over AT-SPI (tests/desktop/atspi_probe.py reads it).
+  dbus-send --session --print-reply --dest=org.a11y.Bus /org/a11y/bus \
+    org.freedesktop.DBus.Properties.Set string:org.a11y.Status string:IsEnabled variant:boolean:true >/dev/null
   sleep 1
   status=0
   cargo test --quiet --test desktop_smoke -- --ignored --nocapture || status=$?

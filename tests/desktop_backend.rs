@@ -10,7 +10,7 @@ use std::sync::Arc;
 use support::{Binary, MockGoogle};
 use switchyard::config::{Config, Paths, Theme};
 use switchyard::desktop::backend::Backend;
-use switchyard::desktop::model::Command;
+use switchyard::desktop::model::{Command, Field};
 use switchyard::gateway::AppState;
 use switchyard::store::{AccountStatus, Store};
 use switchyard::upstream::google::GoogleClient;
@@ -82,8 +82,16 @@ async fn commands_from_the_window_change_the_config_and_the_store() {
         .await;
     assert_eq!(std::fs::read_to_string(&paths.config_file).unwrap(), text);
     let (snapshot, _) = backend.snapshot().await;
-    let (is_error, notice) = snapshot.notice.unwrap();
-    assert!(is_error && notice.contains("gateway.port"), "{notice}");
+    let notice = snapshot.notice.unwrap();
+    assert!(
+        notice.error && notice.text.contains("gateway.port"),
+        "{notice:?}"
+    );
+    assert_eq!(
+        notice.field,
+        Some(Field::Config("gateway.port".into())),
+        "the error names the setting it is about"
+    );
 
     let id = store.accounts().unwrap()[0].id;
     backend
@@ -144,7 +152,9 @@ async fn commands_from_the_window_change_the_config_and_the_store() {
     // Without a running app, gateway commands say so instead of failing silently.
     backend.clone().execute(Command::StartGateway, ctx).await;
     let (snapshot, _) = backend.snapshot().await;
-    assert!(snapshot.notice.unwrap().1.contains("not running"));
+    let notice = snapshot.notice.unwrap();
+    assert!(notice.text.contains("not running"), "{notice:?}");
+    assert_eq!(notice.field, None);
 }
 
 #[tokio::test]
@@ -205,10 +215,10 @@ async fn a_sign_in_uses_the_chosen_client() {
     backend.clone().execute(antigravity(), ctx.clone()).await;
     let (snapshot, _) = backend.snapshot().await;
     assert!(snapshot.login.is_none());
-    let (is_error, notice) = snapshot.notice.unwrap();
+    let notice = snapshot.notice.unwrap();
     assert!(
-        is_error && notice.contains("antigravity_risk_accepted"),
-        "{notice}"
+        notice.error && notice.text.contains("antigravity_risk_accepted"),
+        "{notice:?}"
     );
 
     backend
@@ -361,8 +371,13 @@ async fn a_pasted_address_finishes_a_sign_in_and_cancel_stops_the_waiting_one() 
         .execute(Command::SubmitLoginCode("not a code".into()), ctx.clone())
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let (is_error, notice) = backend.snapshot().await.0.notice.unwrap();
-    assert!(is_error, "{notice}");
+    let notice = backend.snapshot().await.0.notice.unwrap();
+    assert!(notice.error, "{notice:?}");
+    assert_eq!(
+        notice.field,
+        Some(Field::LoginCode),
+        "shown next to the field"
+    );
     backend
         .clone()
         .execute(Command::SubmitLoginCode(ended_on), ctx.clone())
@@ -400,4 +415,34 @@ async fn a_pasted_address_finishes_a_sign_in_and_cancel_stops_the_waiting_one() 
     }
     assert!(stopped, "the sign-in's server stopped");
     assert!(backend.snapshot().await.0.login.is_none());
+}
+
+#[tokio::test]
+async fn a_refused_token_is_said_once_next_to_its_field() {
+    let (_home, _paths, store, backend, _mock) = backend_with_accounts().await;
+    let ctx = egui::Context::default();
+    let add = |token: &str| Command::AddRefreshToken {
+        token: token.into(),
+        client: "gemini-cli".into(),
+        project: None,
+    };
+    backend
+        .clone()
+        .execute(add("1//nobody-knows-this"), ctx.clone())
+        .await;
+    let first = backend.snapshot().await.0.notice.unwrap();
+    assert!(first.error, "{first:?}");
+    assert_eq!(first.field, Some(Field::RefreshToken));
+    assert!(!first.text.contains("1//nobody-knows-this"), "{first:?}");
+    // Republishing does not make it a new notice (the window shows it once)…
+    let again = backend.snapshot().await.0.notice.unwrap();
+    assert_eq!(again.seq, first.seq);
+    // …but the same refusal a second time is one.
+    backend
+        .clone()
+        .execute(add("1//nobody-knows-this"), ctx.clone())
+        .await;
+    let second = backend.snapshot().await.0.notice.unwrap();
+    assert!(second.seq > first.seq, "{second:?}");
+    assert_eq!(store.accounts().unwrap().len(), 1, "nothing was added");
 }

@@ -28,7 +28,54 @@ const PAGES: [&str; 6] = [
 ];
 
 fn probe(args: &[&str]) -> Result<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/desktop/sni_probe.py");
+    python_probe("sni_probe.py", args)
+}
+
+/// The window as a screen reader sees it (AT-SPI): `names PID`,
+/// `click PID NAME`, `focus PID NAME`.
+fn atspi(args: &[&str]) -> Result<String, String> {
+    python_probe("atspi_probe.py", args)
+}
+
+fn clipboard() -> Option<String> {
+    let output = Command::new("xclip")
+        .args(["-selection", "clipboard", "-o"])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn set_clipboard(text: &str) {
+    use std::io::Write;
+    let mut xclip = Command::new("xclip")
+        .args(["-selection", "clipboard", "-i"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    xclip
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    // xclip forks to serve the selection; the parent ends here.
+    assert!(xclip.wait().unwrap().success());
+}
+
+fn xdotool(args: &[&str]) {
+    let status = Command::new("xdotool").args(args).status().unwrap();
+    assert!(status.success(), "xdotool {args:?}");
+}
+
+fn python_probe(script: &str, args: &[&str]) -> Result<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/desktop")
+        .join(script);
     let output = Command::new("/usr/bin/python3")
         .arg(script)
         .args(args)
@@ -137,6 +184,9 @@ async fn the_desktop_app_end_to_end() {
     let mock = MockGoogle::start().await;
     mock.mock.add_account("1//one", "ada@example.com", true);
     mock.mock.add_account("1//two", "grace@example.com", true);
+    // Pasted into the window through the X clipboard (step 5).
+    mock.mock
+        .add_account("1//pasted", "katherine@example.com", true);
     let mut config = mock.config();
     let port = free_port();
     config.gateway.port = port;
@@ -313,7 +363,83 @@ async fn the_desktop_app_end_to_end() {
         let _ = child.wait();
     }
 
-    // 5. The tray's Quit stops everything and frees the port.
+    // 5. Copy and paste through the real X clipboard, the window driven as a
+    // screen reader would drive it (AccessKit over AT-SPI).
+    let mut child = binary
+        .command()
+        .arg("window")
+        .env(switchyard::desktop::ENV_WINDOW_PAGE, "api_proxy")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = child.id().to_string();
+    let names = wait_until(
+        "the window on the accessibility bus",
+        Duration::from_secs(30),
+        || {
+            atspi(&["names", &id])
+                .ok()
+                .filter(|names| names.contains("Copy base URL"))
+        },
+    )
+    .await;
+    for expected in [
+        "push button\tCopy base URL",
+        "push button\tCopy API key",
+        "check box\tAllow LAN access",
+        "spin button\tPort",
+        "toggle button\tAccounts",
+    ] {
+        assert!(
+            names.lines().any(|l| l == expected),
+            "AT-SPI lacks {expected:?}:\n{names}"
+        );
+    }
+    set_clipboard("something else");
+    atspi(&["click", &id, "Copy base URL"]).unwrap();
+    let base_url = format!("http://127.0.0.1:{port}");
+    wait_until(
+        "the base URL on the X clipboard",
+        Duration::from_secs(10),
+        || clipboard().filter(|text| *text == base_url),
+    )
+    .await;
+    wait_until("the Copied toast", Duration::from_secs(5), || {
+        atspi(&["names", &id])
+            .ok()
+            .filter(|names| names.contains("Copied base URL"))
+    })
+    .await;
+    // Another program's text pasted into the token field; Enter adds it.
+    set_clipboard("1//pasted");
+    atspi(&["click", &id, "Accounts", "toggle button"]).unwrap();
+    wait_until("the Accounts page", Duration::from_secs(10), || {
+        atspi(&["names", &id])
+            .ok()
+            .filter(|names| names.contains("Refresh token"))
+    })
+    .await;
+    let window = wait_until("the window", Duration::from_secs(10), || {
+        windows_of(child.id()).into_iter().next()
+    })
+    .await;
+    xdotool(&["windowfocus", "--sync", &window]);
+    atspi(&["focus", &id, "Refresh token", "password text"]).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    xdotool(&["key", "--window", &window, "ctrl+v"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    xdotool(&["key", "--window", &window, "Return"]);
+    wait_until("the pasted account", Duration::from_secs(20), || {
+        let output = binary.command().args(["accounts", "list"]).output().ok()?;
+        let listed = String::from_utf8_lossy(&output.stdout).into_owned();
+        listed.contains("katherine@example.com").then_some(())
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // 6. The tray's Quit stops everything and frees the port.
     probe(&["click", &item, "Quit"]).unwrap();
     let mut app = app;
     let status = wait_until("the app to quit", Duration::from_secs(20), || {

@@ -11,8 +11,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use switchyard::config::Config;
 use switchyard::desktop::model::{
-    AccountView, Command, ExportFormat, GatewayState, GatewayView, LoginView, PathsView, QuotaView,
-    QuotaWindow, RequestView, Snapshot, TodayView, UpstreamView, UsageBucket,
+    AccountView, Command, ExportFormat, Field, GatewayState, GatewayView, LoginView, Notice,
+    PathsView, QuotaView, QuotaWindow, RequestView, Snapshot, TodayView, UpstreamView, UsageBucket,
 };
 use switchyard::desktop::window::accounts::kind_label;
 use switchyard::desktop::window::{
@@ -784,7 +784,8 @@ fn refresh_token_field_adds_the_token() {
             project: None
         }]
     );
-    assert!(harness.state().ui.drafts.refresh_token.is_empty());
+    // Kept until the backend says it was added.
+    assert_eq!(harness.state().ui.drafts.refresh_token, "1//refresh");
 }
 
 #[test]
@@ -1042,12 +1043,146 @@ fn monitor_pause_freezes_the_list() {
     harness.get_by_label("4 of 4 recent requests");
 }
 
+fn notice(seq: u64, error: bool, text: &str, field: Option<Field>) -> Option<Notice> {
+    Some(Notice {
+        seq,
+        error,
+        text: text.to_owned(),
+        field,
+    })
+}
+
+/// Steps the harness `seconds` of egui time (a step is 0.25 s).
+fn wait(harness: &mut Harness<'static, Window>, seconds: f32) {
+    harness.run_steps((seconds / 0.25).ceil() as usize);
+}
+
 #[test]
-fn status_line_shows_the_notice() {
+fn a_notice_is_a_toast_that_fades_and_is_not_shown_twice() {
     let mut noticed = snapshot();
-    noticed.notice = Some((true, "gateway.port: port 18045 is in use".to_owned()));
-    let harness = window_with(noticed, Page::Settings);
+    noticed.notice = notice(
+        7,
+        true,
+        "gateway.port: port 18045 is in use",
+        Some(Field::Config("gateway.port".to_owned())),
+    );
+    let mut harness = window_with(noticed, Page::Settings);
+    harness.run();
     harness.get_by_label("gateway.port: port 18045 is in use");
+    // Other pages show it too while it lasts: it is not tied to a page.
+    harness.get_by_label("Dashboard").click();
+    harness.run();
+    harness.get_by_label("gateway.port: port 18045 is in use");
+    wait(&mut harness, 9.0);
+    assert!(
+        harness
+            .query_by_label("gateway.port: port 18045 is in use")
+            .is_none(),
+        "an error toast outlived its 8 s"
+    );
+    // The same snapshot again (the backend republishes every second): not
+    // shown again.
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("gateway.port: port 18045 is in use")
+            .is_none()
+    );
+    // A new notice with the same text is shown.
+    harness.state_mut().snapshot.notice =
+        notice(8, false, "gateway.port: port 18045 is in use", None);
+    harness.run();
+    harness.get_by_label("gateway.port: port 18045 is in use");
+    wait(&mut harness, 2.0);
+    harness.get_by_label("gateway.port: port 18045 is in use");
+    wait(&mut harness, 1.5);
+    assert!(
+        harness
+            .query_by_label("gateway.port: port 18045 is in use")
+            .is_none(),
+        "an info toast outlived its 3 s"
+    );
+}
+
+#[test]
+fn copy_puts_the_text_on_the_clipboard_and_says_so() {
+    let mut harness = window(Page::ApiProxy);
+    harness.get_by_label("Copy base URL").click();
+    harness.step();
+    let copied: Vec<_> = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(copied.iter().any(|t| t.starts_with(BASE_URL)), "{copied:?}");
+    harness.run();
+    harness.get_by_label("Copied base URL");
+    wait(&mut harness, 3.5);
+    assert!(harness.query_by_label("Copied base URL").is_none());
+}
+
+#[test]
+fn a_refused_token_stays_in_its_field_with_the_error_beside_it() {
+    let mut harness = window(Page::Accounts);
+    type_secret(&mut harness, "Refresh token", "1//typo");
+    // Enter submits, like the Add button.
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(
+        harness.state().commands,
+        [Command::AddRefreshToken {
+            token: "1//typo".to_owned(),
+            client: "gemini-cli".to_owned(),
+            project: None
+        }]
+    );
+    let refused = "Google refused the refresh token: invalid_grant (Bad Request)";
+    harness.state_mut().snapshot.notice = notice(3, true, refused, Some(Field::RefreshToken));
+    harness.run();
+    harness.get_by_label(refused);
+    assert_eq!(harness.state().ui.drafts.refresh_token, "1//typo");
+    // It stays next to the field (no fading) until the field is edited.
+    wait(&mut harness, 10.0);
+    harness.get_by_label(refused);
+    type_secret(&mut harness, "Refresh token", "x");
+    assert!(harness.query_by_label(refused).is_none());
+    assert_eq!(harness.state().ui.drafts.refresh_token, "1//typox");
+    // Success clears the field and says so in a toast.
+    harness.state_mut().snapshot.notice =
+        notice(4, false, "added ada@example.com", Some(Field::RefreshToken));
+    harness.run();
+    assert!(harness.state().ui.drafts.refresh_token.is_empty());
+    harness.get_by_label("added ada@example.com");
+}
+
+#[test]
+fn a_refused_api_key_keeps_the_form() {
+    let mut harness = window(Page::Accounts);
+    type_into(&mut harness, "Name", "openrouter");
+    type_secret(&mut harness, "API key", "sk-or-wrong");
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(harness.state().commands.len(), 1, "Enter submits the form");
+    let refused = "openrouter refused the key: 401 invalid api key";
+    harness.state_mut().snapshot.notice = notice(1, true, refused, Some(Field::Upstream));
+    harness.run();
+    harness.get_by_label(refused);
+    let draft = &harness.state().ui.drafts.upstream;
+    assert_eq!(
+        (draft.name.as_str(), draft.key.as_str()),
+        ("openrouter", "sk-or-wrong")
+    );
+    harness.state_mut().snapshot.notice =
+        notice(2, false, "added openrouter", Some(Field::Upstream));
+    harness.run();
+    assert!(harness.state().ui.drafts.upstream.name.is_empty());
+    assert!(harness.state().ui.drafts.upstream.key.is_empty());
+    assert!(harness.query_by_label(refused).is_none());
 }
 
 #[test]
@@ -1599,6 +1734,12 @@ fn the_api_key_form_adds_an_upstream_and_forgets_the_key() {
         !format!("{draft:?}").contains("sk-ant-secret"),
         "Debug hides the key"
     );
+    // The form is kept until the backend says it was added; then only the
+    // kind stays.
+    assert_eq!(harness.state().ui.drafts.upstream.key, "sk-ant-secret");
+    harness.state_mut().snapshot.notice =
+        notice(1, false, "added anthropic-work", Some(Field::Upstream));
+    harness.run();
     let drafts = &harness.state().ui.drafts;
     assert!(drafts.upstream.key.is_empty() && drafts.upstream.name.is_empty());
     assert_eq!(drafts.upstream.kind, Some(UpstreamKind::Anthropic));

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::control::{self, ControlRequest, ControlResponse, GatewayStatus};
 use super::model::{
-    AccountView, Command, GatewayState, GatewayView, LoginView, PathsView, QuotaView, RequestView,
-    Snapshot, TodayView, UpstreamView,
+    AccountView, Command, Field, GatewayState, GatewayView, LoginView, Notice, PathsView,
+    QuotaView, RequestView, Snapshot, TodayView, UpstreamView,
 };
 use crate::accounts::login::LoginFlow;
 use crate::accounts::{self, AddAccountError, AddedAccount, transfer};
@@ -46,7 +46,9 @@ pub struct Backend {
     login_view: Mutex<Option<LoginView>>,
     /// The Cloud project the sign-in in progress is for.
     login_project: Mutex<Option<String>>,
-    notice: Mutex<Option<(bool, String)>>,
+    notice: Mutex<Option<Notice>>,
+    /// The last notice's number.
+    notice_seq: std::sync::atomic::AtomicU64,
     snapshots: watch::Sender<Snapshot>,
     focus_seen: Mutex<Option<u64>>,
     /// Hourly usage for the Token Stats page, re-read from the store now and
@@ -77,6 +79,7 @@ impl Backend {
             login_view: Mutex::new(None),
             login_project: Mutex::new(None),
             notice: Mutex::new(None),
+            notice_seq: std::sync::atomic::AtomicU64::new(0),
             snapshots,
             focus_seen: Mutex::new(None),
             usage: Mutex::new((Arc::new(Vec::new()), None)),
@@ -118,8 +121,35 @@ impl Backend {
         }
     }
 
+    /// A new notice (the window shows it once).
     fn say(&self, error: bool, text: impl Into<String>) {
-        *self.notice.lock() = Some((error, text.into()));
+        let seq = self
+            .notice_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        *self.notice.lock() = Some(Notice::new(seq, error, text));
+    }
+
+    /// A new notice about one input (shown next to it).
+    fn say_about(&self, field: Field, error: bool, text: impl Into<String>) {
+        self.say(error, text);
+        if let Some(notice) = self.notice.lock().as_mut() {
+            notice.field = Some(field);
+        }
+    }
+
+    /// A notice that the periodic refresh may find again and again (a broken
+    /// config file): said once while it stays the same.
+    fn say_once(&self, error: bool, text: impl Into<String>) {
+        let text = text.into();
+        let same = self
+            .notice
+            .lock()
+            .as_ref()
+            .is_some_and(|n| n.error == error && n.text == text);
+        if !same {
+            self.say(error, text);
+        }
     }
 
     fn config(&self) -> Result<Config, String> {
@@ -149,7 +179,7 @@ impl Backend {
         let config = match self.config() {
             Ok(config) => config,
             Err(error) => {
-                self.say(true, error);
+                self.say_once(true, error);
                 Config::default()
             }
         };
@@ -226,7 +256,7 @@ impl Backend {
                 })
                 .collect(),
             Err(error) => {
-                self.say(true, error.to_string());
+                self.say_once(true, error.to_string());
                 Vec::new()
             }
         };
@@ -348,7 +378,20 @@ impl Backend {
     }
 
     /// Runs one command from the window.
+    /// Runs one command; what it says is tagged with the input it came from.
     pub async fn execute(self: Arc<Self>, command: Command, ctx: egui::Context) {
+        let field = command.field();
+        let before = self.notice_seq.load(std::sync::atomic::Ordering::Relaxed);
+        self.clone().execute_untagged(command, ctx).await;
+        if let Some(field) = field
+            && let Some(notice) = self.notice.lock().as_mut()
+            && notice.seq > before
+        {
+            notice.field = Some(field);
+        }
+    }
+
+    async fn execute_untagged(self: Arc<Self>, command: Command, ctx: egui::Context) {
         match command {
             Command::StartGateway => self.control(ControlRequest::StartGateway).await,
             Command::StopGateway => self.control(ControlRequest::StopGateway).await,
@@ -533,7 +576,7 @@ impl Backend {
                     Some(LoginInput::Paste(pasted)) => match flow.code_from_paste(&pasted) {
                         Ok(code) => break Some(Ok(code)),
                         Err(error) => {
-                            self.say(true, error.to_string());
+                            self.say_about(Field::LoginCode, true, error.to_string());
                             self.publish(&ctx).await;
                         }
                     },

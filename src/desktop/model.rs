@@ -30,8 +30,9 @@ pub struct Snapshot {
     pub login: Option<LoginView>,
     /// Whether the app is registered to start at login.
     pub launch_at_login: bool,
-    /// The result of the last action, for a status line: (is_error, text).
-    pub notice: Option<(bool, String)>,
+    /// The result of the last action: the window shows each new one once
+    /// (by `seq`), next to its field when it has one, else as a toast.
+    pub notice: Option<Notice>,
     /// Unix seconds when this snapshot was taken (for countdowns).
     pub now: i64,
 }
@@ -174,6 +175,44 @@ pub struct LoginView {
     pub port: u16,
 }
 
+/// What an action did, said once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Grows with every notice: the window shows a notice whose `seq` it has
+    /// not seen yet (the same text twice is two notices).
+    pub seq: u64,
+    pub error: bool,
+    pub text: String,
+    /// The input the action came from, if any: an error is shown next to it
+    /// (and the input kept); a success clears it.
+    pub field: Option<Field>,
+}
+
+impl Notice {
+    pub fn new(seq: u64, error: bool, text: impl Into<String>) -> Self {
+        Self {
+            seq,
+            error,
+            text: text.into(),
+            field: None,
+        }
+    }
+}
+
+/// The inputs an action's result can be about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Field {
+    RefreshToken,
+    LoginCode,
+    ImportPath,
+    ExportPath,
+    MonitorExportPath,
+    /// The "API keys" add form.
+    Upstream,
+    /// A setting, by config key.
+    Config(String),
+}
+
 /// What the user asked for, run by the backend after the frame is drawn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -224,6 +263,22 @@ pub enum Command {
         format: ExportFormat,
         rows: Vec<RequestView>,
     },
+}
+
+impl Command {
+    /// The input this command came from, for placing its result.
+    pub fn field(&self) -> Option<Field> {
+        Some(match self {
+            Command::AddRefreshToken { .. } => Field::RefreshToken,
+            Command::SubmitLoginCode(_) => Field::LoginCode,
+            Command::ImportFile(_) => Field::ImportPath,
+            Command::ExportFile(_) => Field::ExportPath,
+            Command::ExportRequests { .. } => Field::MonitorExportPath,
+            Command::AddUpstream(_) => Field::Upstream,
+            Command::SetConfig { key, .. } => Field::Config(key.clone()),
+            _ => return None,
+        })
+    }
 }
 
 /// What the add form collected for a new upstream.

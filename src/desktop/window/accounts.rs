@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::dashboard::is_ready;
+use super::feedback::{FieldErrors, field_error_ui, watch_input};
 use super::widgets::{
     ago_text, copy_button, duration_text, labelled_secret_field, labelled_text_field, quota_color,
 };
 use super::{Confirmation, Drafts, WindowUi};
 use crate::config::{ANTIGRAVITY_CLIENT, Config, DEFAULT_OAUTH_CLIENT, GoogleConfig};
 use crate::desktop::model::{
-    AccountView, Command, LoginView, QuotaView, QuotaWindow, Snapshot, UpstreamDraft, UpstreamView,
+    AccountView, Command, Field, LoginView, QuotaView, QuotaWindow, Snapshot, UpstreamView,
     window_name,
 };
 use crate::store::{AccountStatus, UpstreamKind};
@@ -121,16 +122,19 @@ pub fn accounts_ui(
     ui.separator();
     ui.heading("Export");
     ui.label("Writes every account as [{\"email\", \"refresh_token\", \"client\"}] (mode 0600: it holds refresh tokens).");
+    let drafts = &mut state.drafts;
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "Export to", &mut state.drafts.export_path, 320.0);
-        let path = state.drafts.export_path.trim();
-        if ui
+        let field = labelled_text_field(ui, "Export to", &mut drafts.export_path, 320.0);
+        let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::ExportPath);
+        let path = drafts.export_path.trim();
+        let clicked = ui
             .add_enabled(!path.is_empty(), egui::Button::new("Export"))
-            .clicked()
-        {
+            .clicked();
+        if (clicked || entered) && !path.is_empty() {
             commands.push(Command::ExportFile(PathBuf::from(path)));
         }
     });
+    field_error_ui(ui, &drafts.feedback, &Field::ExportPath);
 }
 
 fn accounts_table_ui(
@@ -343,37 +347,42 @@ fn api_keys_ui(
             }
         });
     let kind = draft.kind.unwrap_or(UpstreamKind::GeminiApi);
+    let feedback = &mut state.drafts.feedback;
+    let field = &Field::Upstream;
+    let mut entered = false;
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "Name", &mut draft.name, 160.0);
+        let name = labelled_text_field(ui, "Name", &mut draft.name, 160.0);
+        entered |= watch_input(ui, &name, feedback, field);
     });
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "Base URL", &mut draft.base_url, 320.0);
+        let url = labelled_text_field(ui, "Base URL", &mut draft.base_url, 320.0);
+        entered |= watch_input(ui, &url, feedback, field);
     });
     ui.weak(format!(
         "Empty: {}",
         kind.default_base_url().unwrap_or_default()
     ));
     ui.horizontal(|ui| {
-        labelled_secret_field(ui, "API key", &mut draft.key, 320.0);
+        let key = labelled_secret_field(ui, "API key", &mut draft.key, 320.0);
+        entered |= watch_input(ui, &key, feedback, field);
     });
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "Models (globs, optional)", &mut draft.models, 220.0);
+        let models = labelled_text_field(ui, "Models (globs, optional)", &mut draft.models, 220.0);
+        entered |= watch_input(ui, &models, feedback, field);
     });
     let ready = !draft.name.trim().is_empty()
         && (!draft.key.trim().is_empty() || kind == UpstreamKind::OpenAi);
-    if ui
+    let clicked = ui
         .add_enabled(ready, egui::Button::new("Check and add"))
-        .clicked()
-    {
-        let mut added = std::mem::take(draft);
+        .clicked();
+    if (clicked || entered) && ready {
+        // The form keeps what was typed until the upstream is added (a
+        // refused key can be corrected); success clears it but the kind.
+        let mut added = draft.clone();
         added.kind = Some(kind);
         commands.push(Command::AddUpstream(added));
-        // The kind stays chosen for the next one; the key does not linger.
-        state.drafts.upstream = UpstreamDraft {
-            kind: Some(kind),
-            ..UpstreamDraft::default()
-        };
     }
+    field_error_ui(ui, feedback, field);
 }
 
 fn upstream_row_ui(
@@ -634,18 +643,27 @@ fn add_account_ui(
                 );
             }
         }
-        Some(login) => login_in_progress_ui(ui, login, &mut drafts.login_code, commands),
+        Some(login) => login_in_progress_ui(
+            ui,
+            login,
+            &mut drafts.login_code,
+            &mut drafts.feedback,
+            commands,
+        ),
     }
 
     ui.add_space(8.0);
     ui.strong("Paste a refresh token");
     ui.horizontal(|ui| {
-        labelled_secret_field(ui, "Refresh token", &mut drafts.refresh_token, 300.0);
+        let field = labelled_secret_field(ui, "Refresh token", &mut drafts.refresh_token, 300.0);
+        let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::RefreshToken);
         let token = drafts.refresh_token.trim().to_owned();
-        if ui
+        let clicked = ui
             .add_enabled(!token.is_empty(), egui::Button::new("Add"))
-            .clicked()
-        {
+            .clicked();
+        if (clicked || entered) && !token.is_empty() {
+            // The field keeps the token until the account is added: a
+            // refused one can be corrected, not pasted again.
             push_with_consent(
                 &snapshot.config,
                 drafts,
@@ -657,22 +675,24 @@ fn add_account_ui(
                     project: project.clone(),
                 },
             );
-            drafts.refresh_token.clear();
         }
     });
+    field_error_ui(ui, &drafts.feedback, &Field::RefreshToken);
 
     ui.add_space(8.0);
     ui.strong("Import a file");
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "File to import", &mut drafts.import_path, 300.0);
+        let field = labelled_text_field(ui, "File to import", &mut drafts.import_path, 300.0);
+        let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::ImportPath);
         let path = drafts.import_path.trim();
-        if ui
+        let clicked = ui
             .add_enabled(!path.is_empty(), egui::Button::new("Import"))
-            .clicked()
-        {
+            .clicked();
+        if (clicked || entered) && !path.is_empty() {
             commands.push(Command::ImportFile(PathBuf::from(path)));
         }
     });
+    field_error_ui(ui, &drafts.feedback, &Field::ImportPath);
     ui.weak("A JSON list of {\"email\", \"refresh_token\", \"client\"}; each entry is checked and reported.");
 }
 
@@ -680,6 +700,7 @@ fn login_in_progress_ui(
     ui: &mut egui::Ui,
     login: &LoginView,
     login_code: &mut String,
+    feedback: &mut FieldErrors,
     commands: &mut Vec<Command>,
 ) {
     ui.label("Open this address in a browser and sign in:");
@@ -715,20 +736,21 @@ fn login_in_progress_ui(
          (or the code it shows) here:",
     );
     ui.horizontal(|ui| {
-        labelled_text_field(ui, "Code or address", login_code, 300.0);
+        let field = labelled_text_field(ui, "Code or address", login_code, 300.0);
+        let entered = watch_input(ui, &field, feedback, &Field::LoginCode);
         let code = login_code.trim();
-        if ui
+        let clicked = ui
             .add_enabled(!code.is_empty(), egui::Button::new("Submit"))
-            .clicked()
-        {
+            .clicked();
+        if (clicked || entered) && !code.is_empty() {
             commands.push(Command::SubmitLoginCode(code.to_owned()));
-            login_code.clear();
         }
         if ui.button("Cancel").clicked() {
             commands.push(Command::CancelLogin);
             login_code.clear();
         }
     });
+    field_error_ui(ui, feedback, &Field::LoginCode);
 }
 
 #[cfg(test)]

@@ -47,6 +47,11 @@ fn gateway_settings_ui(ui: &mut egui::Ui, snapshot: &Snapshot, commands: &mut Ve
     let gateway = &snapshot.config.gateway;
     let running = format!("Running on {}", snapshot.gateway.base_url);
     super::widgets::gateway_state_row(ui, &snapshot.gateway.state, &running, commands);
+    ui.horizontal(|ui| {
+        ui.label("Base URL");
+        ui.monospace(&snapshot.gateway.base_url);
+        copy_button(ui, "base URL", &snapshot.gateway.base_url);
+    });
 
     egui::Grid::new("gateway_settings")
         .num_columns(2)

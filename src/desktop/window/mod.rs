@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod api_proxy;
 pub mod dashboard;
+pub mod feedback;
 pub mod monitor;
 pub mod settings;
 pub mod token_stats;
@@ -107,6 +108,8 @@ pub struct Drafts {
     pub monitor_export_path: String,
     /// The add form of the "API keys" section.
     pub upstream: crate::desktop::model::UpstreamDraft,
+    /// Errors kept next to their inputs, and the last notice shown.
+    pub feedback: feedback::FieldErrors,
 }
 
 impl std::fmt::Debug for Drafts {
@@ -130,6 +133,7 @@ impl std::fmt::Debug for Drafts {
             .field("monitor_selected", &self.monitor_selected)
             .field("monitor_export_path", &self.monitor_export_path)
             .field("upstream", &self.upstream)
+            .field("feedback", &self.feedback)
             .finish()
     }
 }
@@ -168,11 +172,12 @@ pub fn window_ui(
     state: &mut WindowUi,
     commands: &mut Vec<Command>,
 ) {
+    let ctx = ui.ctx().clone();
+    feedback::take_notice(&ctx, snapshot, state);
     egui::Panel::left("navigation")
         .resizable(false)
         .exact_size(150.0)
         .show(ui, |ui| navigation_ui(ui, &mut state.page));
-    egui::Panel::bottom("status_line").show(ui, |ui| status_line_ui(ui, snapshot));
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::both()
             .auto_shrink(false)
@@ -186,7 +191,8 @@ pub fn window_ui(
                 Page::Settings => settings::settings_ui(ui, snapshot, state, commands),
             });
     });
-    confirmation_ui(&ui.ctx().clone(), state, commands);
+    confirmation_ui(&ctx, state, commands);
+    feedback::toasts_ui(&ctx);
 }
 
 fn navigation_ui(ui: &mut egui::Ui, page: &mut Page) {
@@ -196,20 +202,6 @@ fn navigation_ui(ui: &mut egui::Ui, page: &mut Page) {
     for candidate in Page::ALL {
         ui.selectable_value(page, candidate, candidate.label());
     }
-}
-
-fn status_line_ui(ui: &mut egui::Ui, snapshot: &Snapshot) {
-    ui.horizontal(|ui| match &snapshot.notice {
-        Some((true, text)) => {
-            ui.colored_label(ui.visuals().error_fg_color, text);
-        }
-        Some((false, text)) => {
-            ui.label(text);
-        }
-        None => {
-            ui.weak("Ready");
-        }
-    });
 }
 
 fn confirmation_ui(ctx: &egui::Context, state: &mut WindowUi, commands: &mut Vec<Command>) {
@@ -276,6 +268,7 @@ pub struct SwitchyardApp {
     state: WindowUi,
     applied_theme: Option<Theme>,
     state_file: Option<PathBuf>,
+    contact_lost: bool,
 }
 
 impl SwitchyardApp {
@@ -292,6 +285,7 @@ impl SwitchyardApp {
             state,
             applied_theme: None,
             state_file: None,
+            contact_lost: false,
         }
     }
 
@@ -318,13 +312,19 @@ impl SwitchyardApp {
         &self.state
     }
 
-    fn take_latest_snapshot(&mut self) {
+    /// Says once that the backend is gone.
+    fn lost_contact(&mut self, ctx: &egui::Context) {
+        if !self.contact_lost {
+            self.contact_lost = true;
+            feedback::toast(ctx, true, "Lost contact with Switchyard.");
+        }
+    }
+
+    fn take_latest_snapshot(&mut self, ctx: &egui::Context) {
         match self.snapshots.has_changed() {
             Ok(true) => self.snapshot = self.snapshots.borrow_and_update().clone(),
             Ok(false) => {}
-            Err(_closed) => {
-                self.snapshot.notice = Some((true, "Lost contact with Switchyard.".to_owned()));
-            }
+            Err(_closed) => self.lost_contact(ctx),
         }
     }
 
@@ -343,13 +343,13 @@ impl SwitchyardApp {
 
 impl eframe::App for SwitchyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.take_latest_snapshot();
+        self.take_latest_snapshot(ui.ctx());
         self.apply_theme(ui.ctx());
         let mut commands = Vec::new();
         window_ui(ui, &self.snapshot, &mut self.state, &mut commands);
         for command in commands {
             if self.commands.send(command).is_err() {
-                self.snapshot.notice = Some((true, "Lost contact with Switchyard.".to_owned()));
+                self.lost_contact(ui.ctx());
             }
         }
         // A fallback for when nobody runs `repaint_on_snapshot`.

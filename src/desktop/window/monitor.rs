@@ -156,12 +156,19 @@ pub fn monitor_ui(
 
     ui.horizontal(|ui| {
         let label_response = ui.label("Export to");
-        ui.add(
-            egui::TextEdit::singleline(&mut drafts.monitor_export_path)
-                .hint_text("/path/to/requests.csv")
-                .desired_width(280.0),
-        )
-        .labelled_by(label_response.id);
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut drafts.monitor_export_path)
+                    .hint_text("/path/to/requests.csv")
+                    .desired_width(280.0),
+            )
+            .labelled_by(label_response.id);
+        super::feedback::watch_input(
+            ui,
+            &field,
+            &mut drafts.feedback,
+            &crate::desktop::model::Field::MonitorExportPath,
+        );
         let path = drafts.monitor_export_path.trim();
         let can_export = !path.is_empty() && !rows.is_empty();
         let hint = format!(
@@ -186,6 +193,11 @@ pub fn monitor_ui(
             }
         }
     });
+    super::feedback::field_error_ui(
+        ui,
+        &drafts.feedback,
+        &crate::desktop::model::Field::MonitorExportPath,
+    );
 
     ui.weak(format!(
         "{} of {} recent requests{}",

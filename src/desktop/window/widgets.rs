@@ -13,7 +13,8 @@ pub(super) fn set_config(commands: &mut Vec<Command>, key: &str, value: impl ToS
     });
 }
 
-/// A "Copy" button whose accessible name says what it copies.
+/// A "Copy" button whose accessible name says what it copies; a toast
+/// confirms the copy.
 pub(super) fn copy_button(ui: &mut egui::Ui, what: &str, text: &str) {
     if ui
         .button("Copy")
@@ -22,6 +23,7 @@ pub(super) fn copy_button(ui: &mut egui::Ui, what: &str, text: &str) {
         .clicked()
     {
         ui.ctx().copy_text(text.to_owned());
+        super::feedback::toast(ui.ctx(), false, format!("Copied {what}"));
     }
 }
 
