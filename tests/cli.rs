@@ -116,6 +116,26 @@ async fn a_busy_port_is_a_clear_error() {
     assert!(!ok);
     assert!(stderr.contains("already in use"), "{stderr}");
     assert!(stderr.contains(&port), "{stderr}");
+    // The holder is this test, not a Switchyard: the error says so.
+    #[cfg(target_os = "linux")]
+    assert!(
+        stderr.contains("by another program, ")
+            && stderr.contains(&format!("(pid {})", std::process::id())),
+        "{stderr}"
+    );
+    drop(taken);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_held_by_another_switchyard_says_so() {
+    let binary = Binary::new();
+    let first = binary.serve(&[]).await;
+    let port = first.addr.port().to_string();
+    let (ok, _, stderr) = binary.run(&["serve", "--port", &port]).await;
+    assert!(!ok);
+    #[cfg(target_os = "linux")]
+    assert!(stderr.contains("by another Switchyard (pid "), "{stderr}");
+    assert!(stderr.contains("already in use"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

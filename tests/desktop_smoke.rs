@@ -311,6 +311,9 @@ async fn the_desktop_app_end_to_end() {
     })
     .await;
     assert!(notified.contains("Switchyard"), "{notified}");
+    // With the app's icon and a button (dunst shows buttons).
+    assert!(notified.contains("switchyard-64.png"), "{notified}");
+    assert!(notified.contains("Open Switchyard"), "{notified}");
     let _ = monitor.kill();
     let _ = monitor.wait();
 

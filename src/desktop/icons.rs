@@ -35,6 +35,11 @@ impl TrayState {
 
 const APP_ICON_64: &[u8] = include_bytes!("../../icons/png/app-64.png");
 
+/// The app icon, 64×64, as PNG bytes (for notifications).
+pub fn app_icon_png() -> &'static [u8] {
+    APP_ICON_64
+}
+
 /// The tray icon for `state`, 32×32, as (RGBA8 pixels, width, height).
 pub fn tray_icon_rgba(state: TrayState) -> Result<(Vec<u8>, u32, u32), String> {
     decode_rgba(state.png())

@@ -82,6 +82,102 @@ pub struct Notice {
     pub title: String,
     pub body: String,
     pub key: NoticeKey,
+    /// Who it is about (the account's email or upstream's name), and what
+    /// happened to it in a few words: what [`merge`] writes when one poll
+    /// finds several things about the same account.
+    pub subject: Option<String>,
+    pub detail: String,
+    /// The buttons it offers, where the notification server shows buttons.
+    pub actions: Vec<NoticeAction>,
+    /// Needs the user (a sign-in, a verification, a key): shown as critical.
+    pub urgent: bool,
+}
+
+/// What a button on a notification does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NoticeAction {
+    /// Opens the window on the Accounts page (to sign in again, see the account).
+    OpenAccounts { label: &'static str },
+    /// Opens the window on the Dashboard.
+    OpenDashboard,
+    /// Opens a page Google gave (verification, appeal) in the browser.
+    OpenLink { label: &'static str, url: String },
+}
+
+impl NoticeAction {
+    /// The action's id on the wire and its button text.
+    pub fn id_and_label(&self) -> (String, &'static str) {
+        match self {
+            Self::OpenAccounts { label } => ("accounts".to_owned(), label),
+            Self::OpenDashboard => ("dashboard".to_owned(), "Open Switchyard"),
+            Self::OpenLink { label, url } => (format!("link:{url}"), label),
+        }
+    }
+}
+
+impl NoticeKind {
+    /// The more it needs the user, the higher: a merged notification takes
+    /// the title of its most severe part.
+    fn severity(self) -> u8 {
+        match self {
+            Self::QuotaLow => 0,
+            Self::PoolExhausted | Self::QuotaExhausted => 1,
+            Self::GatewayFailed => 2,
+            Self::NeedsRelogin
+            | Self::NeedsVerification
+            | Self::ClientRetired
+            | Self::Suspended
+            | Self::KeyRejected => 3,
+        }
+    }
+}
+
+/// Merges what one poll found: one notification per account (and one per
+/// kind for notices about no account), its title from the most severe part,
+/// its body listing every part, its buttons from all of them. Order is kept
+/// (by first appearance); a lone notice is returned as it was.
+pub fn merge(notices: Vec<Notice>) -> Vec<Notice> {
+    let mut groups: Vec<Vec<Notice>> = Vec::new();
+    for notice in notices {
+        let same = |other: &Notice| match (notice.key.account_id, other.key.account_id) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => notice.key.kind == other.key.kind,
+            _ => false,
+        };
+        match groups.iter_mut().find(|g| same(&g[0])) {
+            Some(group) => group.push(notice),
+            None => groups.push(vec![notice]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut group| {
+            if group.len() == 1 {
+                return group.remove(0);
+            }
+            let lead = group
+                .iter()
+                .enumerate()
+                .max_by_key(|(index, n)| (n.key.kind.severity(), std::cmp::Reverse(*index)))
+                .map(|(index, _)| index)
+                .unwrap_or(0);
+            let details: Vec<&str> = group.iter().map(|n| n.detail.as_str()).collect();
+            let mut merged = group[lead].clone();
+            merged.body = match &merged.subject {
+                Some(subject) => format!("{subject}: {}.", details.join("; ")),
+                None => format!("{}.", details.join("; ")),
+            };
+            merged.detail = details.join("; ");
+            merged.urgent = group.iter().any(|n| n.urgent);
+            merged.actions = Vec::new();
+            for action in group.iter().flat_map(|n| n.actions.iter()) {
+                if !merged.actions.contains(action) {
+                    merged.actions.push(action.clone());
+                }
+            }
+            merged
+        })
+        .collect()
 }
 
 /// Decides which events become notifications, one per problem.
@@ -160,9 +256,14 @@ impl NotificationPolicy {
                 {
                     return None;
                 }
+                let detail = format!("{model} has {} left", percent(*remaining_percent));
                 Notice {
                     title: "Quota running low".to_owned(),
-                    body: format!("{email}: {model} has {} left", percent(*remaining_percent)),
+                    body: format!("{email}: {detail}"),
+                    subject: Some(email.clone()),
+                    detail,
+                    actions: vec![NoticeAction::OpenDashboard],
+                    urgent: false,
                     key: NoticeKey {
                         kind: NoticeKind::QuotaLow,
                         account_id: Some(*account_id),
@@ -187,15 +288,23 @@ impl NotificationPolicy {
                     return None;
                 }
                 let resets = reset_time(*until, now, &Local);
-                let body = match model {
-                    Some(model) => {
-                        format!("{email} has used up its {model} quota; it resets at {resets}.")
-                    }
-                    None => format!("{email} has used up its quota; it resets at {resets}."),
+                let (body, detail) = match model {
+                    Some(model) => (
+                        format!("{email} has used up its {model} quota; it resets at {resets}."),
+                        format!("{model} used up until {resets}"),
+                    ),
+                    None => (
+                        format!("{email} has used up its quota; it resets at {resets}."),
+                        format!("quota used up until {resets}"),
+                    ),
                 };
                 Notice {
                     title: "Quota used up".to_owned(),
                     body,
+                    subject: Some(email.clone()),
+                    detail,
+                    actions: vec![NoticeAction::OpenDashboard],
+                    urgent: false,
                     key: NoticeKey {
                         kind: NoticeKind::QuotaExhausted,
                         account_id: Some(*account_id),
@@ -208,12 +317,20 @@ impl NotificationPolicy {
                 if !config.pool_exhausted || *until - now < POOL_EXHAUSTED_MIN_SECS {
                     return None;
                 }
+                let detail = format!(
+                    "no account can serve {model} until {}",
+                    reset_time(*until, now, &Local)
+                );
                 Notice {
                     title: "No account available".to_owned(),
                     body: format!(
                         "No account can serve {model} until {}.",
                         reset_time(*until, now, &Local)
                     ),
+                    subject: None,
+                    detail,
+                    actions: vec![NoticeAction::OpenDashboard],
+                    urgent: false,
                     key: NoticeKey {
                         kind: NoticeKind::PoolExhausted,
                         account_id: None,
@@ -242,6 +359,10 @@ impl NotificationPolicy {
         self.remember(Notice {
             title: "Gateway could not start".to_owned(),
             body: message.to_owned(),
+            subject: None,
+            detail: message.to_owned(),
+            actions: vec![NoticeAction::OpenDashboard],
+            urgent: true,
             key: NoticeKey {
                 kind: NoticeKind::GatewayFailed,
                 account_id: None,
@@ -360,9 +481,37 @@ fn account_failed_notice(
         ),
         AccountStatus::Active | AccountStatus::Disabled => return None,
     };
+    let accounts = |label| NoticeAction::OpenAccounts { label };
+    let actions = match (kind, link) {
+        (NoticeKind::NeedsRelogin, _) => vec![accounts("Sign in again")],
+        (NoticeKind::NeedsVerification, Some(url)) => vec![
+            NoticeAction::OpenLink {
+                label: "Verify",
+                url: url.to_owned(),
+            },
+            accounts("Open Accounts"),
+        ],
+        (NoticeKind::Suspended, Some(url)) => vec![
+            NoticeAction::OpenLink {
+                label: "Appeal",
+                url: url.to_owned(),
+            },
+            accounts("Open Accounts"),
+        ],
+        _ => vec![accounts("Open Accounts")],
+    };
+    let detail = body
+        .strip_prefix(&format!("{email}: "))
+        .unwrap_or(&body)
+        .trim_end_matches('.')
+        .to_owned();
     Some(Notice {
         title: title.to_owned(),
         body,
+        subject: Some(email.to_owned()),
+        detail,
+        actions,
+        urgent: true,
         key: NoticeKey {
             kind,
             account_id: Some(account_id),
@@ -424,7 +573,17 @@ pub const MACOS_BUNDLE_ID: &str = "dev.switchyard.app";
 
 /// Shows `notice` on the desktop, from a thread of its own (notify-rust
 /// blocks on D-Bus). Without a notification service it logs a warning.
-pub fn show(notice: &Notice) {
+///
+/// On Linux it carries the app's icon (`icon`, a PNG file), is critical when
+/// it needs the user, and offers its buttons where the server shows
+/// buttons; `on_action` runs on that thread with the one clicked (a click on
+/// the notification itself counts as its first button). Elsewhere the
+/// system shows the app's own icon and no buttons.
+pub fn show(
+    notice: &Notice,
+    icon: Option<&std::path::Path>,
+    on_action: impl FnOnce(&NoticeAction) + Send + 'static,
+) {
     // macOS sends a notification in an app's name: Switchyard's bundle
     // (packaging/macos/Info.plist), not the terminal's or "Script Editor".
     #[cfg(target_os = "macos")]
@@ -436,23 +595,67 @@ pub fn show(notice: &Notice) {
             }
         });
     }
-    let title = notice.title.clone();
-    let body = notice.body.clone();
+    let notice = notice.clone();
+    let icon = icon.map(|p| p.display().to_string());
     let spawned = std::thread::Builder::new()
         .name("notify".to_owned())
         .spawn(move || {
-            let shown = notify_rust::Notification::new()
+            let mut notification = notify_rust::Notification::new();
+            notification
                 .appname(APP_NAME)
-                .summary(&title)
-                .body(&body)
-                .timeout(notify_rust::Timeout::Milliseconds(TIMEOUT_MS))
-                .show();
-            if let Err(error) = shown {
-                tracing::warn!(
+                .summary(&notice.title)
+                .body(&notice.body)
+                .timeout(notify_rust::Timeout::Milliseconds(TIMEOUT_MS));
+            #[cfg(all(unix, not(target_os = "macos")))]
+            {
+                if let Some(icon) = &icon {
+                    notification.icon(icon);
+                }
+                if notice.urgent {
+                    notification.urgency(notify_rust::Urgency::Critical);
+                }
+                let buttons = notify_rust::get_capabilities()
+                    .map(|c| c.iter().any(|c| c == "actions"))
+                    .unwrap_or(false);
+                if buttons {
+                    if !notice.actions.is_empty() {
+                        notification.action("default", "Open");
+                    }
+                    for action in &notice.actions {
+                        let (id, label) = action.id_and_label();
+                        notification.action(&id, label);
+                    }
+                }
+            }
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            let _ = (&icon, &on_action);
+            match notification.show() {
+                #[cfg(all(unix, not(target_os = "macos")))]
+                Ok(handle) => {
+                    if notice.actions.is_empty() {
+                        return;
+                    }
+                    handle.wait_for_action(|clicked| {
+                        let picked = if clicked == "default" {
+                            notice.actions.first()
+                        } else {
+                            notice
+                                .actions
+                                .iter()
+                                .find(|a| a.id_and_label().0 == clicked)
+                        };
+                        if let Some(action) = picked {
+                            on_action(action);
+                        }
+                    });
+                }
+                #[cfg(not(all(unix, not(target_os = "macos"))))]
+                Ok(_) => {}
+                Err(error) => tracing::warn!(
                     %error,
-                    %title,
+                    title = %notice.title,
                     "cannot show a desktop notification (no notification service?)"
-                );
+                ),
             }
         });
     if let Err(error) = spawned {
@@ -952,5 +1155,130 @@ mod tests {
         assert_eq!(round_up_to_minute(120), 120);
         assert_eq!(round_up_to_minute(121), 180);
         assert_eq!(round_up_to_minute(179), 180);
+    }
+
+    /// What one poll of two accounts finds, each event through the policy.
+    fn one_poll() -> Vec<Notice> {
+        let mut policy = NotificationPolicy::new();
+        let config = on();
+        [
+            low(1, "gemini-2.5-pro", 2.0),
+            low(1, "gemini-2.5-flash", 8.0),
+            exhausted(1, "claude-sonnet-4-5", NOW + HOUR),
+            low(2, "gemini-2.5-pro", 3.0),
+            low(1, "gemini-3-pro", 5.0),
+        ]
+        .iter()
+        .filter_map(|event| policy.decide(event, &config, NOW))
+        .collect()
+    }
+
+    #[test]
+    fn one_poll_gives_one_notification_per_account() {
+        let notices = one_poll();
+        assert_eq!(notices.len(), 5, "the policy alone lets each through");
+        let merged = merge(notices);
+        assert_eq!(merged.len(), 2, "{merged:#?}");
+        let first = &merged[0];
+        assert_eq!(first.key.account_id, Some(1));
+        // The most severe part names it; every part is in the body.
+        assert_eq!(first.title, "Quota used up");
+        assert!(
+            first
+                .body
+                .starts_with("a1@x.com: gemini-2.5-pro has 2% left; "),
+            "{}",
+            first.body
+        );
+        for part in [
+            "gemini-2.5-flash has 8% left",
+            "claude-sonnet-4-5 used up until",
+            "gemini-3-pro has 5% left",
+        ] {
+            assert!(first.body.contains(part), "{part}: {}", first.body);
+        }
+        assert_eq!(first.actions, [NoticeAction::OpenDashboard]);
+        // A lone notice is left as it was.
+        assert_eq!(merged[1].body, "a2@x.com: gemini-2.5-pro has 3% left");
+        assert_eq!(merged[1].title, "Quota running low");
+    }
+
+    #[test]
+    fn pool_wide_notices_merge_by_kind() {
+        let mut policy = NotificationPolicy::new();
+        let config = on();
+        let notices: Vec<Notice> = ["gemini-2.5-pro", "claude-sonnet-4-5"]
+            .iter()
+            .filter_map(|model| {
+                policy.decide(
+                    &PoolEvent::PoolExhausted {
+                        model: (*model).to_owned(),
+                        until: NOW + 3 * HOUR,
+                    },
+                    &config,
+                    NOW,
+                )
+            })
+            .collect();
+        let merged = merge(notices);
+        assert_eq!(merged.len(), 1, "{merged:#?}");
+        assert!(
+            merged[0].body.contains("gemini-2.5-pro"),
+            "{}",
+            merged[0].body
+        );
+        assert!(
+            merged[0].body.contains("claude-sonnet-4-5"),
+            "{}",
+            merged[0].body
+        );
+    }
+
+    #[test]
+    fn a_failed_account_says_what_to_click_and_is_urgent() {
+        let mut policy = NotificationPolicy::new();
+        let config = on();
+        let relogin = policy
+            .decide(&status(1, AccountStatus::NeedsRelogin, None), &config, NOW)
+            .unwrap();
+        assert!(relogin.urgent);
+        assert_eq!(
+            relogin.actions,
+            [NoticeAction::OpenAccounts {
+                label: "Sign in again"
+            }]
+        );
+        let verify = policy
+            .decide(
+                &status(
+                    2,
+                    AccountStatus::Forbidden,
+                    Some("https://accounts.google.com/v"),
+                ),
+                &config,
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(
+            verify.actions[0],
+            NoticeAction::OpenLink {
+                label: "Verify",
+                url: "https://accounts.google.com/v".to_owned()
+            }
+        );
+        // A sign-in problem and a quota one in the same poll: one
+        // notification, urgent, titled by the sign-in, with both buttons.
+        let quota = policy
+            .decide(&exhausted(1, "gemini-2.5-pro", NOW + HOUR), &config, NOW)
+            .unwrap();
+        let merged = merge(vec![quota, relogin]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].title, "Account needs a new sign-in");
+        assert!(merged[0].urgent);
+        assert_eq!(merged[0].actions.len(), 2, "{:?}", merged[0].actions);
+        assert_eq!(
+            merged[0].actions[0].id_and_label(),
+            ("dashboard".to_owned(), "Open Switchyard")
+        );
     }
 }

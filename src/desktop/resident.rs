@@ -23,7 +23,7 @@ use super::control::{
     self, ControlHandler, ControlRequest, ControlResponse, GatewayStatus, ResidentStatus,
 };
 use super::icons::TrayState;
-use super::notify::{NotificationPolicy, show as show_notice};
+use super::notify::{Notice, NoticeAction, NotificationPolicy, merge as merge_notices};
 use super::tray::{Tray, TrayAction, TrayView};
 use crate::config::{Config, Paths};
 use crate::desktop::model::{QuotaWindow, binding_window, window_share};
@@ -48,6 +48,14 @@ pub struct Resident {
     focus_requests: AtomicU64,
     window: Mutex<Option<std::process::Child>>,
     notifications: Mutex<NotificationPolicy>,
+    /// The buttons clicked on notifications (sent from their threads,
+    /// handled by the main loop).
+    notice_actions: (
+        std::sync::mpsc::Sender<NoticeAction>,
+        Mutex<std::sync::mpsc::Receiver<NoticeAction>>,
+    ),
+    /// The app's icon as a PNG file, for notifications (written at start).
+    notice_icon: Option<PathBuf>,
     /// Quits the whole app.
     pub quit: CancellationToken,
 }
@@ -55,7 +63,6 @@ pub struct Resident {
 impl Resident {
     pub fn new(paths: Paths, state: AppState) -> Self {
         Self {
-            paths,
             state,
             gateway: tokio::sync::Mutex::new(None),
             status: Mutex::new(GatewayStatus::Stopped),
@@ -63,7 +70,49 @@ impl Resident {
             focus_requests: AtomicU64::new(0),
             window: Mutex::new(None),
             notifications: Mutex::new(NotificationPolicy::default()),
+            notice_actions: {
+                let (tx, rx) = std::sync::mpsc::channel();
+                (tx, Mutex::new(rx))
+            },
+            notice_icon: write_notice_icon(&paths),
+            paths,
             quit: CancellationToken::new(),
+        }
+    }
+
+    /// Shows a desktop notification whose buttons come back to the main loop.
+    fn show_notice(&self, notice: &Notice) {
+        let actions = self.notice_actions.0.clone();
+        super::notify::show(notice, self.notice_icon.as_deref(), move |action| {
+            let _ = actions.send(action.clone());
+        });
+    }
+
+    /// Does what a notification's button says.
+    fn handle_notice_actions(&self) {
+        let clicked: Vec<NoticeAction> = self.notice_actions.1.lock().try_iter().collect();
+        for action in clicked {
+            match action {
+                NoticeAction::OpenAccounts { .. } => self.show_window_on(Some("accounts")),
+                NoticeAction::OpenDashboard => self.show_window_on(None),
+                NoticeAction::OpenLink { url, .. } => {
+                    if let Err(error) = open::that_detached(&url) {
+                        tracing::warn!(%error, "cannot open a browser");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reaps the window process once it has closed (no zombie left behind
+    /// until the next open).
+    fn reap_window(&self) {
+        let mut window = self.window.lock();
+        if window
+            .as_mut()
+            .is_some_and(|child| !matches!(child.try_wait(), Ok(None)))
+        {
+            *window = None;
         }
     }
 
@@ -111,7 +160,7 @@ impl Resident {
                     .lock()
                     .gateway_failed(&message, &config.notifications);
                 if let Some(notice) = notice {
-                    show_notice(&notice);
+                    self.show_notice(&notice);
                 }
                 Err(message)
             }
@@ -163,6 +212,11 @@ impl Resident {
     /// Shows the window: starts the window process, or asks the running one
     /// to come forward.
     pub fn show_window(&self) {
+        self.show_window_on(None);
+    }
+
+    /// Shows the window; a new one opens on `page` (`accounts`, …).
+    fn show_window_on(&self, page: Option<&str>) {
         let mut window = self.window.lock();
         let alive = window
             .as_mut()
@@ -172,11 +226,14 @@ impl Resident {
             return;
         }
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchyard"));
-        match std::process::Command::new(exe)
+        let mut command = std::process::Command::new(exe);
+        command
             .arg("window")
-            .env(crate::config::ENV_HOME, self.home_for_child())
-            .spawn()
-        {
+            .env(crate::config::ENV_HOME, self.home_for_child());
+        if let Some(page) = page {
+            command.env(super::ENV_WINDOW_PAGE, page);
+        }
+        match command.spawn() {
             Ok(child) => *window = Some(child),
             Err(error) => tracing::error!(%error, "cannot start the window"),
         }
@@ -320,15 +377,55 @@ impl Resident {
                 },
             };
             let config = self.config();
-            let notice =
+            let Some(first) =
                 self.notifications
                     .lock()
-                    .decide(&event, &config.notifications, now_unix());
-            if let Some(notice) = notice {
-                show_notice(&notice);
+                    .decide(&event, &config.notifications, now_unix())
+            else {
+                continue;
+            };
+            // What else this poll (or this burst of requests) finds comes
+            // within moments: one notification per account, not one each.
+            let mut batch = vec![first];
+            let deadline = tokio::time::Instant::now() + NOTICE_BATCH;
+            loop {
+                let event = tokio::select! {
+                    () = self.quit.cancelled() => return,
+                    () = tokio::time::sleep_until(deadline) => break,
+                    event = events.recv() => match event {
+                        Ok(event) => event,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => break,
+                    },
+                };
+                let notice =
+                    self.notifications
+                        .lock()
+                        .decide(&event, &config.notifications, now_unix());
+                batch.extend(notice);
+            }
+            for notice in merge_notices(batch) {
+                self.show_notice(&notice);
             }
         }
     }
+}
+
+/// How long notices are gathered before they are shown, merged.
+const NOTICE_BATCH: Duration = Duration::from_millis(1500);
+
+/// Writes the app's icon where notifications can name it; `None` if it
+/// cannot be written (notifications then go without it).
+fn write_notice_icon(paths: &Paths) -> Option<PathBuf> {
+    let path = paths.db_file.with_file_name("switchyard-64.png");
+    let png = super::icons::app_icon_png();
+    if std::fs::read(&path).ok().as_deref() != Some(png)
+        && let Err(error) = std::fs::write(&path, png)
+    {
+        tracing::warn!(%error, "cannot write the notification icon");
+        return None;
+    }
+    Some(path)
 }
 
 impl ControlHandler for Resident {
@@ -456,6 +553,8 @@ impl MainLoop {
     /// Handles the tray clicks that arrived, then shows the tray's view if
     /// it changed.
     fn tick(&mut self) {
+        self.resident.reap_window();
+        self.resident.handle_notice_actions();
         while let Ok(action) = self.actions.try_recv() {
             handle_action(
                 &self.runtime,

@@ -16,6 +16,7 @@ pub mod metrics;
 mod models;
 mod openai;
 mod passthrough;
+pub mod port_holder;
 pub mod recent;
 pub mod record;
 pub(crate) mod relay;
@@ -102,10 +103,16 @@ pub enum StartError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error(
-        "cannot listen on {addr}: the port is already in use (is Switchyard already running?); \
-         choose another with --port N or `switchyard config set gateway.port N`"
+        "cannot listen on {addr}: the port is already in use{}; choose another port \
+         (`--port N`, `switchyard config set gateway.port N`, or Port on the window's \
+         API Proxy page)",
+        holder_text(holder.as_ref())
     )]
-    PortBusy { addr: SocketAddr },
+    PortBusy {
+        addr: SocketAddr,
+        /// Who holds it, when that can be found.
+        holder: Option<port_holder::PortHolder>,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -279,12 +286,34 @@ async fn method_not_allowed(request: Request) -> Response {
     response
 }
 
+/// " by another Switchyard (pid 12)", " by nginx (pid 40)", or nothing.
+fn holder_text(holder: Option<&port_holder::PortHolder>) -> String {
+    match holder {
+        Some(holder) if holder.is_switchyard() => {
+            format!(" by another Switchyard (pid {})", holder.pid)
+        }
+        Some(holder) => format!(
+            " by another program, {} (pid {})",
+            if holder.name.is_empty() {
+                "unnamed"
+            } else {
+                &holder.name
+            },
+            holder.pid
+        ),
+        None => String::new(),
+    }
+}
+
 /// Binds the gateway's listener, with an error that says what to do when the
 /// port is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr).await.map_err(|source| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
-            StartError::PortBusy { addr }
+            StartError::PortBusy {
+                addr,
+                holder: port_holder::port_holder(addr.port()),
+            }
         } else {
             StartError::Bind { addr, source }
         }
