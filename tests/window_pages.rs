@@ -221,6 +221,7 @@ fn snapshot() -> Snapshot {
         login: None,
         launch_at_login: false,
         notice: None,
+        picked: None,
         now: NOW,
     }
 }
@@ -259,10 +260,10 @@ fn set_config(key: &str, value: &str) -> Command {
 fn navigation_switches_pages() {
     let mut harness = window(Page::Dashboard);
     assert!(harness.query_by_label("1/2 accounts ready").is_some());
-    assert!(harness.query_by_label("Add account").is_none());
+    assert!(harness.query_by_label("Add account…").is_none());
 
     let visits = [
-        ("Accounts", Page::Accounts, "Add account"),
+        ("Accounts", Page::Accounts, "Add account…"),
         ("API Proxy", Page::ApiProxy, "Set up your clients"),
         ("Monitor", Page::Monitor, "Tokens in / out"),
         ("Token Stats", Page::TokenStats, "Tokens per hour"),
@@ -278,7 +279,7 @@ fn navigation_switches_pages() {
             "{only_there:?} on {label}"
         );
     }
-    assert!(harness.query_by_label("Add account").is_none());
+    assert!(harness.query_by_label("Add account…").is_none());
     assert!(harness.state().commands.is_empty());
 }
 
@@ -306,21 +307,122 @@ fn dashboard_shows_why_the_gateway_failed_and_starts_it() {
 }
 
 #[test]
-fn accounts_lists_both_accounts_with_quota_bars() {
-    let harness = window(Page::Accounts);
+fn accounts_are_compact_rows_with_the_quota_that_binds() {
+    let mut harness = window(Page::Accounts);
     harness.get_by_label("alice@example.com");
     harness.get_by_label("standard-tier");
     harness.get_by_label("bob@example.com");
+    harness.get_by_label("ready");
+    harness.get_by_label("needs sign-in");
     harness.get_by_label("needs re-login (invalid_grant)");
-    harness.get_by_label("gemini-2.5-pro 75% · resets in 2h 05m");
-    harness.get_by_label("gemini-2.5-flash 40% · resets in 30m");
     harness.get_by_label("5m ago");
+    // Alice's lowest model only, the rest on demand; bob serves nothing
+    // until he signs in again, so he has no bars that look full.
+    assert_eq!(bars(&harness), ["gemini-2.5-flash 40% · resets in 30m"]);
     harness.get_by_label("Sign in again as bob@example.com");
     assert!(
         harness
             .query_by_label("Sign in again as alice@example.com")
             .is_none()
     );
+    harness
+        .get_by_label("Show all models of alice@example.com")
+        .click();
+    harness.run();
+    assert_eq!(
+        bars(&harness),
+        [
+            "gemini-2.5-pro 75% · resets in 2h 05m",
+            "gemini-2.5-flash 40% · resets in 30m"
+        ]
+    );
+    harness
+        .get_by_label("Show less of alice@example.com")
+        .click();
+    harness.run();
+    assert_eq!(bars(&harness).len(), 1);
+    // The actions are in a menu.
+    assert!(
+        harness
+            .query_by_label("Disable alice@example.com")
+            .is_none()
+    );
+    open_actions(&mut harness, "alice@example.com");
+    harness.get_by_label("Disable alice@example.com");
+    harness.get_by_label("Refresh quota of alice@example.com");
+    harness.get_by_label("Remove alice@example.com");
+}
+
+#[test]
+fn each_state_has_its_chip_and_severity() {
+    use switchyard::desktop::window::accounts::state_chip;
+    use switchyard::desktop::window::palette::Severity;
+    let cases = [
+        (AccountStatus::Active, "active", "ready", Severity::Ok),
+        (
+            AccountStatus::Active,
+            "quota exhausted (gemini-2.5-pro, resets at 2027-01-01 14:00 UTC)",
+            "quota used up",
+            Severity::Heals,
+        ),
+        (
+            AccountStatus::Active,
+            "cooling down (all models, until 14:00)",
+            "cooling down",
+            Severity::Heals,
+        ),
+        (
+            AccountStatus::Disabled,
+            "disabled by user",
+            "disabled",
+            Severity::Off,
+        ),
+        (
+            AccountStatus::NeedsRelogin,
+            "needs re-login (invalid_grant)",
+            "needs sign-in",
+            Severity::NeedsUser,
+        ),
+        (
+            AccountStatus::Forbidden,
+            "forbidden / needs verification (verify)",
+            "needs verification",
+            Severity::NeedsUser,
+        ),
+        (
+            AccountStatus::Suspended,
+            "suspended by Google",
+            "suspended",
+            Severity::NeedsUser,
+        ),
+        (
+            AccountStatus::ClientRetired,
+            "client retired",
+            "client retired",
+            Severity::NeedsUser,
+        ),
+    ];
+    for (status, line, chip, severity) in cases {
+        let mut one = snapshot();
+        one.accounts.truncate(1);
+        one.accounts[0].status = status;
+        one.accounts[0].status_line = line.to_owned();
+        assert_eq!(state_chip(&one.accounts[0]), (severity, chip), "{line}");
+        let harness = window_with(one, Page::Accounts);
+        harness.get_by_label(chip);
+    }
+    // At 0 % everywhere it is not ready: it heals, it is not "ready".
+    let mut empty = snapshot();
+    for quota in &mut empty.accounts[0].quotas {
+        quota.remaining = Some(0.0);
+    }
+    assert_eq!(
+        state_chip(&empty.accounts[0]),
+        (Severity::Heals, "no quota left")
+    );
+    let harness = window_with(empty, Page::Accounts);
+    harness.get_by_label("no quota left");
+    assert!(harness.query_by_label("ready").is_none());
 }
 
 const APPEAL: &str = "https://support.google.com/accounts/appeal?service=antigravity";
@@ -396,8 +498,21 @@ fn bars(harness: &Harness<'static, Window>) -> Vec<String> {
 }
 
 #[test]
-fn accounts_with_windows_show_two_bars_per_group_with_countdowns() {
-    let harness = window_with(google_2026_snapshot(), Page::Accounts);
+fn accounts_with_windows_show_the_binding_window_per_group() {
+    let mut harness = window_with(google_2026_snapshot(), Page::Accounts);
+    // Carol: the lower window of each group; alice: her lowest model.
+    assert_eq!(
+        bars(&harness),
+        [
+            "gemini-2.5-flash 40% · resets in 30m",
+            "Gemini weekly 60% · resets in 4d 2h",
+            "Claude/GPT 5h 30% · resets in 45m",
+        ]
+    );
+    harness
+        .get_by_label("Show all windows of carol@example.com")
+        .click();
+    harness.run();
     let bars = bars(&harness);
     for expected in [
         "Gemini 5h 80% · resets in 3h 12m",
@@ -411,13 +526,11 @@ fn accounts_with_windows_show_two_bars_per_group_with_countdowns() {
             "{expected:?} once in {bars:?}"
         );
     }
-    // The per-model bars stay for the account without windows, and only there.
-    assert!(bars.contains(&"gemini-2.5-pro 75% · resets in 2h 05m".to_owned()));
     assert!(
         !bars.iter().any(|b| b.contains("gemini-3-pro-high")),
         "{bars:?}"
     );
-    assert_eq!(bars.len(), 6, "{bars:?}");
+    assert_eq!(bars.len(), 5, "{bars:?}");
     assert_eq!(harness.query_all_by_label("Antigravity").count(), 2);
     assert_eq!(harness.query_all_by_label("Code Assist").count(), 3);
     harness.get_by_label("carol@example.com");
@@ -427,7 +540,7 @@ fn accounts_with_windows_show_two_bars_per_group_with_countdowns() {
 #[test]
 fn a_suspended_account_shows_its_appeal_link_and_no_bars() {
     let mut harness = window_with(google_2026_snapshot(), Page::Accounts);
-    assert_eq!(harness.query_all_by_label("suspended by Google").count(), 1);
+    assert_eq!(harness.query_all_by_label("suspended").count(), 1);
     harness.get_by_label(SUSPENSION);
     harness.get_by_label(APPEAL);
     harness.get_by_label("Copy appeal link for dave@example.com");
@@ -440,7 +553,7 @@ fn a_suspended_account_shows_its_appeal_link_and_no_bars() {
         [Command::OpenUrl(APPEAL.to_owned())]
     );
     // The retired one shows Google's message and options, and no bars either:
-    // only carol's four window bars and alice's two model bars are drawn.
+    // only carol's two binding windows and alice's lowest model are drawn.
     harness.get_by_label("client retired");
     harness.get_by_label(RETIRED);
     assert!(
@@ -448,7 +561,7 @@ fn a_suspended_account_shows_its_appeal_link_and_no_bars() {
             .query_by_label("Open appeal page for erin@example.com")
             .is_none()
     );
-    assert_eq!(bars(&harness).len(), 6);
+    assert_eq!(bars(&harness).len(), 3);
 }
 
 #[test]
@@ -460,7 +573,23 @@ fn a_suspended_account_drawn_alone_has_no_bars() {
     assert_eq!(bars(&harness), Vec::<String>::new());
 }
 
+/// Opens the Add account dialog.
+fn open_add_account(harness: &mut Harness<'static, Window>) {
+    harness.get_by_label("Add account…").click();
+    harness.run();
+    harness.get_by_label("Add account");
+}
+
+/// Opens the actions menu of an account.
+fn open_actions(harness: &mut Harness<'static, Window>, email: &str) {
+    harness
+        .get_by_label(&format!("Actions for {email}"))
+        .click();
+    harness.run();
+}
+
 fn choose_antigravity_and_sign_in(harness: &mut Harness<'static, Window>) {
+    open_add_account(harness);
     harness.get_by_label("Google account (Antigravity)").click();
     harness.run();
     harness.get_by_label("Sign in with Google").click();
@@ -530,6 +659,7 @@ fn antigravity_with_the_risk_accepted_signs_in_at_once() {
 #[test]
 fn antigravity_refresh_token_asks_first_too() {
     let mut harness = window(Page::Accounts);
+    open_add_account(&mut harness);
     harness.get_by_label("Google account (Antigravity)").click();
     harness.run();
     type_secret(&mut harness, "Refresh token", "1//ag");
@@ -554,6 +684,7 @@ fn antigravity_refresh_token_asks_first_too() {
 #[test]
 fn code_assist_sends_the_project() {
     let mut harness = window(Page::Accounts);
+    open_add_account(&mut harness);
     harness
         .get_by_label("Google Cloud project (Code Assist Standard/Enterprise)")
         .click();
@@ -634,6 +765,7 @@ fn dashboard_counts_an_account_with_windows_by_its_binding_window() {
 #[test]
 fn remove_asks_first_and_cancel_emits_nothing() {
     let mut harness = window(Page::Accounts);
+    open_actions(&mut harness, "bob@example.com");
     harness.get_by_label("Remove bob@example.com").click();
     harness.run();
     assert!(harness.state().commands.is_empty());
@@ -660,6 +792,7 @@ fn remove_asks_first_and_cancel_emits_nothing() {
 #[test]
 fn remove_emits_remove_account_only_after_confirming() {
     let mut harness = window(Page::Accounts);
+    open_actions(&mut harness, "bob@example.com");
     harness.get_by_label("Remove bob@example.com").click();
     harness.run();
     assert!(harness.state().commands.is_empty());
@@ -672,8 +805,10 @@ fn remove_emits_remove_account_only_after_confirming() {
 #[test]
 fn disable_and_refresh_name_their_account() {
     let mut harness = window(Page::Accounts);
+    open_actions(&mut harness, "alice@example.com");
     harness.get_by_label("Disable alice@example.com").click();
     harness.run();
+    open_actions(&mut harness, "bob@example.com");
     harness
         .get_by_label("Refresh quota of bob@example.com")
         .click();
@@ -696,6 +831,7 @@ fn a_disabled_account_offers_enable() {
     disabled.accounts[0].status = AccountStatus::Disabled;
     disabled.accounts[0].status_line = "disabled by user".to_owned();
     let mut harness = window_with(disabled, Page::Accounts);
+    open_actions(&mut harness, "alice@example.com");
     assert!(
         harness
             .query_by_label("Disable alice@example.com")
@@ -718,6 +854,7 @@ fn no_accounts_says_how_to_add_one() {
 #[test]
 fn browser_sign_in_shows_the_address_and_takes_the_code() {
     let mut harness = window(Page::Accounts);
+    open_add_account(&mut harness);
     harness.get_by_label("Sign in with Google").click();
     harness.run();
     assert_eq!(
@@ -766,6 +903,7 @@ fn browser_sign_in_shows_the_address_and_takes_the_code() {
 #[test]
 fn refresh_token_field_adds_the_token() {
     let mut harness = window(Page::Accounts);
+    open_add_account(&mut harness);
     harness
         .get_by_role_and_label(Role::PasswordInput, "Refresh token")
         .click();
@@ -1129,6 +1267,7 @@ fn copy_puts_the_text_on_the_clipboard_and_says_so() {
 #[test]
 fn a_refused_token_stays_in_its_field_with_the_error_beside_it() {
     let mut harness = window(Page::Accounts);
+    open_add_account(&mut harness);
     type_secret(&mut harness, "Refresh token", "1//typo");
     // Enter submits, like the Add button.
     harness.key_press(egui::Key::Enter);

@@ -47,6 +47,8 @@ pub struct Backend {
     /// The Cloud project the sign-in in progress is for.
     login_project: Mutex<Option<String>>,
     notice: Mutex<Option<Notice>>,
+    /// The last file chosen in a file dialog.
+    picked: Mutex<Option<(u64, Field, PathBuf)>>,
     /// The last notice's number.
     notice_seq: std::sync::atomic::AtomicU64,
     snapshots: watch::Sender<Snapshot>,
@@ -79,6 +81,7 @@ impl Backend {
             login_view: Mutex::new(None),
             login_project: Mutex::new(None),
             notice: Mutex::new(None),
+            picked: Mutex::new(None),
             notice_seq: std::sync::atomic::AtomicU64::new(0),
             snapshots,
             focus_seen: Mutex::new(None),
@@ -320,6 +323,7 @@ impl Backend {
             usage,
             config,
             notice: self.notice.lock().clone(),
+            picked: self.picked.lock().clone(),
             now,
         };
         (snapshot, focus)
@@ -538,11 +542,43 @@ impl Backend {
                     }
                 }
             }
+            Command::PickFile { field, save } => {
+                tokio::spawn(self.clone().pick_file(field, save, ctx));
+            }
             Command::OpenUrl(url) => {
                 if let Err(error) = open::that_detached(&url) {
                     self.say(true, format!("cannot open a browser: {error}"));
                 }
             }
+        }
+    }
+
+    /// Shows the system's file dialog; the path chosen goes to the window.
+    async fn pick_file(self: Arc<Self>, field: Field, save: bool, ctx: egui::Context) {
+        let folder = directories::UserDirs::new()
+            .map(|dirs| dirs.home_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let dialog = rfd::AsyncFileDialog::new().set_directory(&folder);
+        let chosen = if save {
+            let name = match field {
+                Field::MonitorExportPath => "requests.csv",
+                _ => "switchyard-accounts.json",
+            };
+            dialog.set_file_name(name).save_file().await
+        } else {
+            dialog
+                .add_filter("JSON", &["json"])
+                .add_filter("All files", &["*"])
+                .pick_file()
+                .await
+        };
+        if let Some(file) = chosen {
+            let seq = self
+                .notice_seq
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            *self.picked.lock() = Some((seq, field, file.path().to_path_buf()));
+            self.publish(&ctx).await;
         }
     }
 

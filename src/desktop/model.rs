@@ -30,6 +30,8 @@ pub struct Snapshot {
     pub login: Option<LoginView>,
     /// Whether the app is registered to start at login.
     pub launch_at_login: bool,
+    /// The last file chosen in a file dialog (by `seq`, like a notice).
+    pub picked: Option<(u64, Field, PathBuf)>,
     /// The result of the last action: the window shows each new one once
     /// (by `seq`), next to its field when it has one, else as a toast.
     pub notice: Option<Notice>,
@@ -257,6 +259,12 @@ pub enum Command {
     OpenUrl(String),
     /// Forgets the live list (the stored log and the roll-ups stay).
     ClearRecent,
+    /// Asks for a file in the system's file dialog (`save`: a new one); the
+    /// path chosen comes back in the snapshot's `picked` for `field`.
+    PickFile {
+        field: Field,
+        save: bool,
+    },
     /// Writes the rows shown (newest first) to a file.
     ExportRequests {
         path: PathBuf,

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::dashboard::is_ready;
 use super::feedback::{FieldErrors, field_error_ui, watch_input};
+use super::palette::{Severity, chip, quota_severity};
 use super::widgets::{
-    ago_text, copy_button, duration_text, labelled_secret_field, labelled_text_field, quota_color,
+    ago_text, copy_button, duration_text, labelled_secret_field, labelled_text_field,
 };
 use super::{Confirmation, Drafts, WindowUi};
 use crate::config::{ANTIGRAVITY_CLIENT, Config, DEFAULT_OAUTH_CLIENT, GoogleConfig};
@@ -95,23 +96,33 @@ pub fn accounts_ui(
     commands: &mut Vec<Command>,
 ) {
     if snapshot.accounts.is_empty() {
-        ui.label(
-            "No accounts yet. Add one below: sign in with Google in your browser, \
-             paste a refresh token (for example from ~/.gemini/oauth_creds.json), \
-             or import a file exported by Switchyard.",
+        // The first run: the ways to add one, right here.
+        ui.add(
+            egui::Label::new(
+                "No accounts yet. Add one: sign in with Google in your browser, \
+                 paste a refresh token (for example from ~/.gemini/oauth_creds.json), \
+                 or import a file exported by Switchyard.",
+            )
+            .wrap(),
         );
+        ui.add_space(8.0);
+        add_account_ui(ui, snapshot, state, commands);
     } else {
-        if ui.button("Refresh all quotas").clicked() {
-            commands.push(Command::RefreshQuota(None));
-        }
+        ui.horizontal(|ui| {
+            if ui.button("Add account…").clicked() {
+                state.drafts.add_account_open = true;
+            }
+            if ui.button("Refresh all quotas").clicked() {
+                commands.push(Command::RefreshQuota(None));
+            }
+        });
         ui.add_space(4.0);
         accounts_table_ui(ui, snapshot, state, commands);
+        // A sign-in in progress keeps its dialog open.
+        if state.drafts.add_account_open || snapshot.login.is_some() {
+            add_account_dialog(ui, snapshot, state, commands);
+        }
     }
-
-    ui.add_space(12.0);
-    ui.separator();
-    ui.heading("Add account");
-    add_account_ui(ui, snapshot, state, commands);
 
     ui.add_space(12.0);
     ui.separator();
@@ -121,11 +132,27 @@ pub fn accounts_ui(
     ui.add_space(12.0);
     ui.separator();
     ui.heading("Export");
-    ui.label("Writes every account as [{\"email\", \"refresh_token\", \"client\"}] (mode 0600: it holds refresh tokens).");
+    ui.add(
+        egui::Label::new(
+            "Writes every account as [{\"email\", \"refresh_token\", \"client\"}] \
+             (mode 0600: it holds refresh tokens).",
+        )
+        .wrap(),
+    );
     let drafts = &mut state.drafts;
-    ui.horizontal(|ui| {
-        let field = labelled_text_field(ui, "Export to", &mut drafts.export_path, 320.0);
+    ui.horizontal_wrapped(|ui| {
+        let field = labelled_text_field(ui, "Export to", &mut drafts.export_path, 280.0);
         let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::ExportPath);
+        if ui
+            .button("Choose…")
+            .accessible_name("Choose where to export")
+            .clicked()
+        {
+            commands.push(Command::PickFile {
+                field: Field::ExportPath,
+                save: true,
+            });
+        }
         let path = drafts.export_path.trim();
         let clicked = ui
             .add_enabled(!path.is_empty(), egui::Button::new("Export"))
@@ -137,6 +164,31 @@ pub fn accounts_ui(
     field_error_ui(ui, &drafts.feedback, &Field::ExportPath);
 }
 
+/// The ways to add an account, in a dialog over the list.
+fn add_account_dialog(
+    ui: &mut egui::Ui,
+    snapshot: &Snapshot,
+    state: &mut WindowUi,
+    commands: &mut Vec<Command>,
+) {
+    let ctx = ui.ctx().clone();
+    let modal = egui::Modal::new(egui::Id::unique("add account")).show(&ctx, |ui| {
+        ui.set_max_width(560.0);
+        ui.heading("Add account");
+        egui::ScrollArea::vertical()
+            .max_height(ctx.content_rect().height() - 140.0)
+            .show(ui, |ui| add_account_ui(ui, snapshot, state, commands));
+        ui.add_space(8.0);
+        ui.button("Close").clicked()
+    });
+    if modal.inner || modal.should_close() {
+        state.drafts.add_account_open = false;
+        if snapshot.login.is_some() {
+            commands.push(Command::CancelLogin);
+        }
+    }
+}
+
 fn accounts_table_ui(
     ui: &mut egui::Ui,
     snapshot: &Snapshot,
@@ -144,11 +196,11 @@ fn accounts_table_ui(
     commands: &mut Vec<Command>,
 ) {
     egui::Grid::new("accounts")
-        .num_columns(3)
+        .num_columns(4)
         .striped(true)
-        .spacing([16.0, 8.0])
+        .spacing([14.0, 8.0])
         .show(ui, |ui| {
-            for title in ["Account", "Quota", ""] {
+            for title in ["Account", "State", "Quota that binds", ""] {
                 ui.strong(title);
             }
             ui.end_row();
@@ -167,6 +219,26 @@ fn is_out_of_service(account: &AccountView) -> bool {
     )
 }
 
+/// The state at a glance: a word or two and how much it needs the user.
+pub fn state_chip(account: &AccountView) -> (Severity, &'static str) {
+    let ready = is_ready(account);
+    let severity = Severity::of_account(account.status, ready);
+    let text = match account.status {
+        AccountStatus::Active if ready => "ready",
+        AccountStatus::Active if account.status_line.contains("quota exhausted") => "quota used up",
+        AccountStatus::Active if account.status_line.contains("cooling") => "cooling down",
+        AccountStatus::Active if account.status_line == "active" => "no quota left",
+        AccountStatus::Active => "limited",
+        AccountStatus::Disabled => "disabled",
+        AccountStatus::NeedsRelogin => "needs sign-in",
+        AccountStatus::Forbidden => "needs verification",
+        AccountStatus::ClientRetired => "client retired",
+        AccountStatus::Suspended => "suspended",
+        AccountStatus::KeyRejected => "key rejected",
+    };
+    (severity, text)
+}
+
 fn account_row_ui(
     ui: &mut egui::Ui,
     snapshot: &Snapshot,
@@ -176,9 +248,12 @@ fn account_row_ui(
 ) {
     let now = snapshot.now;
     let email = &account.email;
+    let (severity, chip_text) = state_chip(account);
+    let narrow = ui.ctx().content_rect().width() < 900.0;
+
     ui.vertical(|ui| {
-        ui.set_max_width(220.0);
-        ui.label(email);
+        ui.set_max_width(if narrow { 170.0 } else { 230.0 });
+        ui.add(egui::Label::new(email).truncate());
         ui.horizontal_wrapped(|ui| {
             ui.weak(client_label(&snapshot.config.google, &account.oauth_client));
             if let Some(tier) = &account.tier {
@@ -188,66 +263,30 @@ fn account_row_ui(
                 ui.weak(format!("{models} models"));
             }
         });
-        let status_color = if is_ready(account) {
-            ui.visuals().text_color()
-        } else if account.status == AccountStatus::Active {
-            ui.visuals().warn_fg_color
-        } else {
-            ui.visuals().error_fg_color
-        };
-        // Google's message and the appeal link have room in the quota column.
-        let status = if is_out_of_service(account) {
-            account.status.label()
-        } else {
-            &account.status_line
-        };
-        ui.add(egui::Label::new(egui::RichText::new(status).color(status_color)).wrap());
         ui.horizontal(|ui| {
-            ui.weak("last used");
+            ui.weak("used");
             ui.weak(ago_text(account.last_used_at, now));
         });
-        if account.status == AccountStatus::Forbidden
-            && let Some(link) = &account.link
-            && ui
-                .button("Open verification page")
-                .accessible_name(format!("Open verification page for {email}"))
-                .clicked()
-        {
-            commands.push(Command::OpenUrl(link.clone()));
-        }
     });
 
-    let bar_width = quota_bar_width(ui);
     ui.vertical(|ui| {
-        if is_out_of_service(account) {
-            out_of_service_ui(ui, account, bar_width, commands);
-        } else if !account.windows.is_empty() {
-            windows_ui(ui, &account.windows, now, bar_width);
+        ui.set_max_width(if narrow { 150.0 } else { 210.0 });
+        chip(ui, severity, chip_text);
+        // What exactly, where it says more than the chip.
+        let detail = if is_out_of_service(account) {
+            None
         } else {
-            if account.quotas.is_empty() {
-                ui.weak("not read yet");
-            }
-            for quota in &account.quotas {
-                quota_bar(ui, quota.remaining, quota_text(quota, now), bar_width);
-            }
-        }
-    });
-
-    ui.vertical(|ui| {
-        if account.status == AccountStatus::Disabled {
-            if ui
-                .button("Enable")
-                .accessible_name(format!("Enable {email}"))
-                .clicked()
-            {
-                commands.push(Command::EnableAccount(account.id));
-            }
-        } else if ui
-            .button("Disable")
-            .accessible_name(format!("Disable {email}"))
-            .clicked()
-        {
-            commands.push(Command::DisableAccount(account.id));
+            Some(account.status_line.as_str()).filter(|l| *l != "active")
+        };
+        if let Some(detail) = detail {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(detail)
+                        .small()
+                        .color(severity.color(ui.visuals())),
+                )
+                .wrap(),
+            );
         }
         if account.status == AccountStatus::NeedsRelogin
             && ui
@@ -265,6 +304,50 @@ fn account_row_ui(
                     project: account.project.clone(),
                 },
             );
+            state.drafts.add_account_open = true;
+        }
+        if account.status == AccountStatus::Forbidden
+            && let Some(link) = &account.link
+            && ui
+                .button("Verify…")
+                .accessible_name(format!("Open verification page for {email}"))
+                .clicked()
+        {
+            commands.push(Command::OpenUrl(link.clone()));
+        }
+    });
+
+    let width = quota_column_width(ui);
+    ui.vertical(|ui| {
+        ui.set_max_width(width);
+        if is_out_of_service(account) {
+            out_of_service_ui(ui, account, width, commands);
+        } else if matches!(
+            account.status,
+            AccountStatus::NeedsRelogin | AccountStatus::Forbidden
+        ) {
+            // It serves nothing until the user acts: no bars that look full.
+            ui.weak("not serving until you act");
+        } else {
+            quotas_ui(ui, account, state, now, width);
+        }
+    });
+
+    let menu = ui.menu_button("…", |ui| {
+        if account.status == AccountStatus::Disabled {
+            if ui
+                .button("Enable")
+                .accessible_name(format!("Enable {email}"))
+                .clicked()
+            {
+                commands.push(Command::EnableAccount(account.id));
+            }
+        } else if ui
+            .button("Disable")
+            .accessible_name(format!("Disable {email}"))
+            .clicked()
+        {
+            commands.push(Command::DisableAccount(account.id));
         }
         if ui
             .button("Refresh quota")
@@ -274,7 +357,7 @@ fn account_row_ui(
             commands.push(Command::RefreshQuota(Some(account.id)));
         }
         if ui
-            .button("Remove")
+            .button("Remove…")
             .accessible_name(format!("Remove {email}"))
             .clicked()
         {
@@ -284,6 +367,111 @@ fn account_row_ui(
             });
         }
     });
+    menu.response
+        .accessible_name(format!("Actions for {email}"))
+        .on_hover_text("Enable or disable, refresh quota, remove");
+}
+
+/// The quota windows that bind (the lower of each group's 5-hour and weekly
+/// windows), or the model with the least left; every one on demand.
+fn quotas_ui(ui: &mut egui::Ui, account: &AccountView, state: &mut WindowUi, now: i64, width: f32) {
+    let expanded = state.drafts.expanded_accounts.contains(&account.id);
+    let mut meters: Vec<(Option<f64>, String)> = if !account.windows.is_empty() {
+        let mut groups: Vec<&str> = Vec::new();
+        for window in &account.windows {
+            if !groups.contains(&window.group.as_str()) {
+                groups.push(&window.group);
+            }
+        }
+        let mut meters = Vec::new();
+        for group in groups {
+            let mut windows: Vec<&QuotaWindow> = account
+                .windows
+                .iter()
+                .filter(|w| w.group == group)
+                .collect();
+            // The 5-hour window first, then the weekly one.
+            windows.sort_by_key(|w| w.window != "5h");
+            if expanded {
+                meters.extend(
+                    windows
+                        .iter()
+                        .map(|w| (w.remaining_fraction, window_text(w, now))),
+                );
+            } else if let Some(binding) = windows.iter().min_by(|a, b| {
+                let left = |w: &&&QuotaWindow| w.remaining_fraction.unwrap_or(1.0);
+                left(a).total_cmp(&left(b))
+            }) {
+                meters.push((binding.remaining_fraction, window_text(binding, now)));
+            }
+        }
+        meters
+    } else {
+        let mut quotas: Vec<&QuotaView> = account.quotas.iter().collect();
+        if !expanded {
+            quotas.sort_by(|a, b| {
+                a.remaining
+                    .unwrap_or(1.0)
+                    .total_cmp(&b.remaining.unwrap_or(1.0))
+            });
+            quotas.truncate(1);
+        }
+        quotas
+            .into_iter()
+            .map(|q| (q.remaining, quota_text(q, now)))
+            .collect()
+    };
+    if meters.is_empty() {
+        ui.weak("not read yet");
+    }
+    for (remaining, text) in meters.drain(..) {
+        quota_meter(ui, remaining, text, width);
+    }
+    let total = if account.windows.is_empty() {
+        account.quotas.len()
+    } else {
+        account.windows.len()
+    };
+    let shown = if expanded {
+        total
+    } else if account.windows.is_empty() {
+        total.min(1)
+    } else {
+        let mut groups: Vec<&str> = account.windows.iter().map(|w| w.group.as_str()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups.len()
+    };
+    if total > shown || expanded && total > 1 {
+        let what = if account.windows.is_empty() {
+            "models"
+        } else {
+            "windows"
+        };
+        let label = if expanded {
+            "Show less".to_owned()
+        } else {
+            format!("Show all {what} ({total})")
+        };
+        if ui
+            .small_button(label)
+            .accessible_name(if expanded {
+                format!("Show less of {}", account.email)
+            } else {
+                format!("Show all {what} of {}", account.email)
+            })
+            .clicked()
+        {
+            if expanded {
+                state
+                    .drafts
+                    .expanded_accounts
+                    .retain(|id| *id != account.id);
+            } else {
+                state.drafts.expanded_accounts.push(account.id);
+            }
+        }
+    }
 }
 
 /// What each kind is, in the add form.
@@ -468,49 +656,37 @@ fn upstream_row_ui(
     });
 }
 
-/// As wide as the window lets the quota column be: the table stays within
-/// an 800-pixel window, whose bars still hold `Claude/GPT weekly 90% ·
-/// resets in 5d 23h`.
-fn quota_bar_width(ui: &egui::Ui) -> f32 {
-    (ui.ctx().content_rect().width() - 530.0).clamp(260.0, 320.0)
+/// As wide as the window lets the quota column be: the row stays within
+/// an 800-pixel window and still holds `Claude/GPT weekly 90% · resets in
+/// 5d 23h`.
+fn quota_column_width(ui: &egui::Ui) -> f32 {
+    (ui.ctx().content_rect().width() - 600.0).clamp(200.0, 300.0)
 }
 
-fn quota_bar(ui: &mut egui::Ui, remaining: Option<f64>, text: String, width: f32) {
+/// A quota: its text above a thin bar coloured by what is left (text never
+/// on the bar, so it reads whatever the share). The bar carries the text as
+/// its accessible name.
+fn quota_meter(ui: &mut egui::Ui, remaining: Option<f64>, text: String, width: f32) {
     let share = remaining.unwrap_or(0.0).clamp(0.0, 1.0);
+    // Painted, not a label: the bar below is the one node a screen reader
+    // reads, with this text as its name.
+    let galley = egui::WidgetText::from(egui::RichText::new(&text).small()).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Truncate),
+        width,
+        egui::TextStyle::Small,
+    );
+    let (rect, _) = ui.allocate_exact_size(galley.size(), egui::Sense::hover());
+    ui.painter()
+        .galley(rect.min, galley, ui.visuals().text_color());
     let mut bar = egui::ProgressBar::new(share as f32)
         .desired_width(width)
-        .text(text);
+        .desired_height(5.0)
+        .corner_radius(2.0);
     if remaining.is_some() {
-        bar = bar.fill(quota_color(ui, share));
+        bar = bar.fill(quota_severity(share).color(ui.visuals()));
     }
-    ui.add(bar);
-}
-
-/// Two bars per group (5 h and weekly), a group after the other.
-fn windows_ui(ui: &mut egui::Ui, windows: &[QuotaWindow], now: i64, width: f32) {
-    let mut groups: Vec<&str> = Vec::new();
-    for window in windows {
-        if !groups.contains(&window.group.as_str()) {
-            groups.push(&window.group);
-        }
-    }
-    for (index, group) in groups.into_iter().enumerate() {
-        if index > 0 {
-            ui.add_space(2.0);
-        }
-        let mut group_windows: Vec<&QuotaWindow> =
-            windows.iter().filter(|w| w.group == group).collect();
-        // The 5-hour window first, then the weekly one.
-        group_windows.sort_by_key(|w| w.window != "5h");
-        for window in group_windows {
-            quota_bar(
-                ui,
-                window.remaining_fraction,
-                window_text(window, now),
-                width,
-            );
-        }
-    }
+    ui.add(bar).accessible_name(text);
 }
 
 /// Google's message (a retired client's options, a suspension's reason)
@@ -682,8 +858,18 @@ fn add_account_ui(
     ui.add_space(8.0);
     ui.strong("Import a file");
     ui.horizontal(|ui| {
-        let field = labelled_text_field(ui, "File to import", &mut drafts.import_path, 300.0);
+        let field = labelled_text_field(ui, "File to import", &mut drafts.import_path, 260.0);
         let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::ImportPath);
+        if ui
+            .button("Choose…")
+            .accessible_name("Choose a file to import")
+            .clicked()
+        {
+            commands.push(Command::PickFile {
+                field: Field::ImportPath,
+                save: false,
+            });
+        }
         let path = drafts.import_path.trim();
         let clicked = ui
             .add_enabled(!path.is_empty(), egui::Button::new("Import"))

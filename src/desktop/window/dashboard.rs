@@ -109,8 +109,10 @@ fn pool_ui(ui: &mut egui::Ui, accounts: &[AccountView]) {
             AccountStatus::Active if account.status_line == "active" => "no quota left".to_owned(),
             _ => account.status_line.clone(),
         };
+        // Amber heals by itself, red needs the user: as on Accounts.
+        let (severity, _) = super::accounts::state_chip(account);
         ui.colored_label(
-            ui.visuals().warn_fg_color,
+            severity.color(ui.visuals()),
             format!("{}: {status}", account.email),
         );
     }

@@ -66,6 +66,8 @@ pub fn toast(ctx: &egui::Context, error: bool, text: impl Into<String>) {
 #[derive(Debug, Clone, Default)]
 pub struct FieldErrors {
     pub seen: u64,
+    /// The last file-dialog answer taken.
+    pub picked_seen: u64,
     pub errors: HashMap<Field, String>,
 }
 
@@ -112,6 +114,26 @@ pub(super) fn take_notice(ctx: &egui::Context, snapshot: &Snapshot, state: &mut 
         }
         _ => toast(ctx, notice.error, notice.text.clone()),
     }
+}
+
+/// Puts a path chosen in the file dialog into its field.
+pub(super) fn take_picked(snapshot: &Snapshot, state: &mut WindowUi) {
+    let Some((seq, field, path)) = &snapshot.picked else {
+        return;
+    };
+    let drafts = &mut state.drafts;
+    if *seq <= drafts.feedback.picked_seen {
+        return;
+    }
+    drafts.feedback.picked_seen = *seq;
+    let text = path.display().to_string();
+    match field {
+        Field::ImportPath => drafts.import_path = text,
+        Field::ExportPath => drafts.export_path = text,
+        Field::MonitorExportPath => drafts.monitor_export_path = text,
+        _ => return,
+    }
+    drafts.feedback.errors.remove(field);
 }
 
 /// Inputs that show their own error (settings say theirs in a toast).

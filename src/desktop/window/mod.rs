@@ -10,6 +10,7 @@ pub mod api_proxy;
 pub mod dashboard;
 pub mod feedback;
 pub mod monitor;
+pub mod palette;
 pub mod settings;
 pub mod token_stats;
 mod widgets;
@@ -110,6 +111,10 @@ pub struct Drafts {
     pub upstream: crate::desktop::model::UpstreamDraft,
     /// Errors kept next to their inputs, and the last notice shown.
     pub feedback: feedback::FieldErrors,
+    /// The Add account dialog is open.
+    pub add_account_open: bool,
+    /// Accounts whose every model (or window) is shown.
+    pub expanded_accounts: Vec<i64>,
 }
 
 impl std::fmt::Debug for Drafts {
@@ -134,6 +139,8 @@ impl std::fmt::Debug for Drafts {
             .field("monitor_export_path", &self.monitor_export_path)
             .field("upstream", &self.upstream)
             .field("feedback", &self.feedback)
+            .field("add_account_open", &self.add_account_open)
+            .field("expanded_accounts", &self.expanded_accounts)
             .finish()
     }
 }
@@ -174,6 +181,7 @@ pub fn window_ui(
 ) {
     let ctx = ui.ctx().clone();
     feedback::take_notice(&ctx, snapshot, state);
+    feedback::take_picked(snapshot, state);
     egui::Panel::left("navigation")
         .resizable(false)
         .exact_size(150.0)
@@ -330,6 +338,9 @@ impl SwitchyardApp {
 
     fn apply_theme(&mut self, ctx: &egui::Context) {
         let theme = self.snapshot.config.desktop.theme;
+        if self.applied_theme.is_none() {
+            palette::install(ctx);
+        }
         if self.applied_theme != Some(theme) {
             ctx.set_theme(match theme {
                 Theme::Light => egui::ThemePreference::Light,

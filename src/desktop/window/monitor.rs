@@ -169,6 +169,16 @@ pub fn monitor_ui(
             &mut drafts.feedback,
             &crate::desktop::model::Field::MonitorExportPath,
         );
+        if ui
+            .button("Choose…")
+            .accessible_name("Choose where to export the requests")
+            .clicked()
+        {
+            commands.push(Command::PickFile {
+                field: crate::desktop::model::Field::MonitorExportPath,
+                save: true,
+            });
+        }
         let path = drafts.monitor_export_path.trim();
         let can_export = !path.is_empty() && !rows.is_empty();
         let hint = format!(
@@ -523,7 +533,7 @@ fn model_text(request: &RequestView) -> String {
 
 fn status_color(ui: &egui::Ui, status: u16) -> egui::Color32 {
     match status {
-        200..=299 => egui::Color32::from_rgb(0x2e, 0x9e, 0x4f),
+        200..=299 => super::palette::Severity::Ok.color(ui.visuals()),
         400..=499 => ui.visuals().warn_fg_color,
         500..=599 => ui.visuals().error_fg_color,
         _ => ui.visuals().text_color(),

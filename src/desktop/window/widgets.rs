@@ -164,17 +164,6 @@ pub(super) fn ago_text(at: Option<i64>, now: i64) -> String {
     }
 }
 
-/// Red at or below 20%, amber below 50%, green above.
-pub(super) fn quota_color(ui: &egui::Ui, remaining: f64) -> egui::Color32 {
-    if remaining <= 0.2 {
-        ui.visuals().error_fg_color
-    } else if remaining < 0.5 {
-        ui.visuals().warn_fg_color
-    } else {
-        egui::Color32::from_rgb(0x2e, 0x9e, 0x4f)
-    }
-}
-
 /// `1,234,567`.
 pub(super) fn thousands(number: u64) -> String {
     let digits = number.to_string();
