@@ -1,8 +1,11 @@
 //! The real desktop app under Xvfb, against the mock upstream: the tray
 //! registers and its Quit item quits; a notification arrives when an account
-//! runs out of quota; `--hidden` starts without a window and a second launch
-//! brings it forward; a screenshot of each page is taken; the resident's
-//! memory is printed.
+//! runs out of quota, with the app's icon and a button; `--hidden` starts
+//! without a window and a second launch brings it forward; a closed window
+//! is reaped; a screenshot of each page is taken at 1000×680 and at 800×560
+//! with six accounts in mixed states; the window opens where it was left;
+//! the window is driven over AT-SPI (AccessKit) to copy through the real X
+//! clipboard and to paste a token from it; the resident's memory is printed.
 //!
 //! It needs a display, a D-Bus session, a notification daemon and a tray
 //! host, so it is ignored by plain `cargo test`; `scripts/desktop-smoke.sh`
@@ -184,9 +187,18 @@ async fn the_desktop_app_end_to_end() {
     let mock = MockGoogle::start().await;
     mock.mock.add_account("1//one", "ada@example.com", true);
     mock.mock.add_account("1//two", "grace@example.com", true);
-    // Pasted into the window through the X clipboard (step 5).
+    // Pasted into the window through the X clipboard (step 6).
     mock.mock
         .add_account("1//pasted", "katherine@example.com", true);
+    // More accounts for the screenshots (step 4), in mixed states.
+    for (token, email) in [
+        ("1//three", "linus@example.com"),
+        ("1//four", "margaret@example.com"),
+        ("1//five", "barbara@example.com"),
+        ("1//six", "frances@example.com"),
+    ] {
+        mock.mock.add_account(token, email, true);
+    }
     let mut config = mock.config();
     let port = free_port();
     config.gateway.port = port;
@@ -317,6 +329,55 @@ async fn the_desktop_app_end_to_end() {
     let _ = monitor.kill();
     let _ = monitor.wait();
 
+    // Six accounts in mixed states, and some failed requests, for the pages.
+    for token in ["1//three", "1//four", "1//five", "1//six"] {
+        let (ok, _, stderr) = binary
+            .run(&["accounts", "add", "--refresh-token", token])
+            .await;
+        assert!(ok, "{stderr}");
+    }
+    {
+        let store = switchyard::store::Store::open(&logs.join("switchyard.db")).unwrap();
+        let id = |email: &str| {
+            store
+                .accounts()
+                .unwrap()
+                .into_iter()
+                .find(|a| a.email == email)
+                .unwrap()
+                .id
+        };
+        use switchyard::store::AccountStatus;
+        store
+            .set_status(
+                id("margaret@example.com"),
+                AccountStatus::NeedsRelogin,
+                Some("invalid_grant"),
+            )
+            .unwrap();
+        store
+            .set_status_with_link(
+                id("barbara@example.com"),
+                AccountStatus::Suspended,
+                Some("This service has been disabled in this account for violation of Terms of Service."),
+                Some("https://support.google.com/accounts/appeal"),
+            )
+            .unwrap();
+        store
+            .set_status(id("frances@example.com"), AccountStatus::Disabled, None)
+            .unwrap();
+    }
+    for _ in 0..4 {
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+    }
+
     // 3. A second launch brings the window forward (the first one shows it).
     let (ok, stdout, _) = binary.run(&[]).await;
     assert!(ok);
@@ -338,14 +399,25 @@ async fn the_desktop_app_end_to_end() {
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     screenshot(&window, &out.join("dashboard.png"));
+    xdotool(&["windowsize", &window, "800", "560"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    screenshot(&window, &out.join("dashboard-800x560.png"));
     // Without a window manager, a window left open would cover the next ones.
+    // SIGTERM closes it as its close button does; the resident reaps it.
     let _ = Command::new("kill").arg(window_pid.to_string()).status();
     wait_until("the first window to close", Duration::from_secs(10), || {
         windows_of(window_pid).is_empty().then_some(())
     })
     .await;
+    wait_until(
+        "the closed window to be reaped",
+        Duration::from_secs(5),
+        || (!Path::new(&format!("/proc/{window_pid}")).exists()).then_some(()),
+    )
+    .await;
 
-    // 4. One screenshot per page, each from a window opened on that page.
+    // 4. Every page, each from a window opened on it, at 1000×680 and at
+    // 800×560.
     for page in &PAGES[1..] {
         let mut child = binary
             .command()
@@ -360,13 +432,68 @@ async fn the_desktop_app_end_to_end() {
             windows_of(id).into_iter().next()
         })
         .await;
+        xdotool(&["windowsize", &window, "1000", "680"]);
         tokio::time::sleep(Duration::from_secs(3)).await;
         screenshot(&window, &out.join(format!("{page}.png")));
+        xdotool(&["windowsize", &window, "800", "560"]);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        screenshot(&window, &out.join(format!("{page}-800x560.png")));
         let _ = child.kill();
         let _ = child.wait();
     }
 
-    // 5. Copy and paste through the real X clipboard, the window driven as a
+    // 5. The window opens where it was left, at the size it was left.
+    let mut child = binary
+        .command()
+        .arg("window")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let window = wait_until("a window", Duration::from_secs(30), || {
+        windows_of(id).into_iter().next()
+    })
+    .await;
+    xdotool(&["windowsize", &window, "900", "620"]);
+    xdotool(&["windowmove", &window, "40", "30"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = Command::new("kill").arg(id.to_string()).status();
+    let closed = wait_until("the window to close", Duration::from_secs(10), || {
+        child.try_wait().ok().flatten()
+    })
+    .await;
+    assert!(
+        closed.success(),
+        "SIGTERM closes the window cleanly: {closed:?}"
+    );
+    let saved = std::fs::read_to_string(logs.join("window-state.json")).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved["window_size"], json!([900.0, 620.0]), "{saved}");
+    let mut child = binary
+        .command()
+        .arg("window")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let window = wait_until("the window again", Duration::from_secs(30), || {
+        windows_of(id).into_iter().next()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let geometry = Command::new("xdotool")
+        .args(["getwindowgeometry", &window])
+        .output()
+        .unwrap();
+    let geometry = String::from_utf8_lossy(&geometry.stdout).into_owned();
+    assert!(geometry.contains("Geometry: 900x620"), "{geometry}");
+    assert!(geometry.contains("Position: 40,30"), "{geometry}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // 6. Copy and paste through the real X clipboard, the window driven as a
     // screen reader would drive it (AccessKit over AT-SPI).
     let mut child = binary
         .command()
@@ -420,6 +547,13 @@ async fn the_desktop_app_end_to_end() {
     wait_until("the Accounts page", Duration::from_secs(10), || {
         atspi(&["names", &id])
             .ok()
+            .filter(|names| names.contains("Add account…"))
+    })
+    .await;
+    atspi(&["click", &id, "Add account…", "push button"]).unwrap();
+    wait_until("the Add account dialog", Duration::from_secs(10), || {
+        atspi(&["names", &id])
+            .ok()
             .filter(|names| names.contains("Refresh token"))
     })
     .await;
@@ -442,7 +576,7 @@ async fn the_desktop_app_end_to_end() {
     let _ = child.kill();
     let _ = child.wait();
 
-    // 6. The tray's Quit stops everything and frees the port.
+    // 7. The tray's Quit stops everything and frees the port.
     probe(&["click", &item, "Quit"]).unwrap();
     let mut app = app;
     let status = wait_until("the app to quit", Duration::from_secs(20), || {
@@ -456,9 +590,8 @@ async fn the_desktop_app_end_to_end() {
     );
     std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free after Quit");
     for page in PAGES {
-        assert!(
-            out.join(format!("{page}.png")).exists(),
-            "{page} screenshot"
-        );
+        for name in [format!("{page}.png"), format!("{page}-800x560.png")] {
+            assert!(out.join(&name).exists(), "{name}");
+        }
     }
 }

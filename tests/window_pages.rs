@@ -1904,3 +1904,65 @@ fn an_account_at_zero_percent_everywhere_is_not_ready() {
     let harness = window_with(some, Page::Dashboard);
     assert!(harness.query_by_label("1/2 accounts ready").is_some());
 }
+
+fn window_sized(snapshot: Snapshot, page: Page, size: [f32; 2]) -> Harness<'static, Window> {
+    let window = Window {
+        snapshot,
+        ui: WindowUi {
+            page,
+            ..WindowUi::default()
+        },
+        commands: Vec::new(),
+    };
+    Harness::builder().with_size(size).build_ui_state(
+        |ui, window: &mut Window| {
+            window_ui(ui, &window.snapshot, &mut window.ui, &mut window.commands);
+        },
+        window,
+    )
+}
+
+#[test]
+fn small_windows_keep_what_matters_on_screen() {
+    for (size, kept, dropped) in [
+        (
+            [1000.0, 680.0],
+            &["Time", "Account", "Latency", "Tokens in / out"][..],
+            &["Route"][..],
+        ),
+        (
+            [800.0, 560.0],
+            &["Time", "Account", "Latency"][..],
+            &["Route", "Tokens in / out"][..],
+        ),
+    ] {
+        let harness = window_sized(snapshot(), Page::Monitor, size);
+        for title in kept {
+            let right = harness
+                .query_all_by_label(title)
+                .map(|node| node.rect().right())
+                .fold(0.0_f32, f32::max);
+            assert!(
+                right > 0.0 && right <= size[0],
+                "{title} ends at {right} in a {size:?} window"
+            );
+        }
+        for title in dropped {
+            assert!(
+                harness.query_by_label(title).is_none(),
+                "{title} shown in a {size:?} window"
+            );
+        }
+        // Accounts: every row's actions within the window.
+        let mut harness = window_sized(google_2026_snapshot(), Page::Accounts, size);
+        harness.run();
+        for email in ["alice@example.com", "carol@example.com", "erin@example.com"] {
+            let menu = harness.get_by_label(&format!("Actions for {email}")).rect();
+            assert!(
+                menu.right() <= size[0],
+                "the actions of {email} end at {} in a {size:?} window",
+                menu.right()
+            );
+        }
+    }
+}

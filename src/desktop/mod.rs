@@ -61,17 +61,36 @@ pub fn run_window(paths: &Paths) -> anyhow::Result<()> {
     let (ctx_tx, ctx_rx) = tokio::sync::oneshot::channel::<egui::Context>();
     let handle = runtime.handle().clone();
     let runner = backend.clone();
+    // SIGTERM (a logout, the resident quitting) closes the window the way
+    // its close button does, so its state is saved.
+    let terminated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signal_terminated = terminated.clone();
     handle.spawn(async move {
         if let Ok(ctx) = ctx_rx.await {
+            let signal = crate::cli::ShutdownSignal::install();
+            let signal_ctx = ctx.clone();
+            tokio::spawn(async move {
+                signal.wait().await;
+                signal_terminated.store(true, std::sync::atomic::Ordering::SeqCst);
+                signal_ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                signal_ctx.request_repaint();
+            });
             runner.publish(&ctx).await;
             runner.run(command_rx, ctx).await;
         }
     });
+    // The page and filters the user left the window on, and where it was,
+    // kept between launches.
+    let window_state_file = paths.db_file.with_file_name("window-state.json");
+    let saved = window::WindowUi::load(&window_state_file);
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Switchyard")
         .with_app_id("switchyard")
-        .with_inner_size([1000.0, 680.0])
-        .with_min_inner_size([760.0, 480.0]);
+        .with_inner_size(saved.open_size())
+        .with_min_inner_size(window::MIN_WINDOW_SIZE);
+    if let Some(position) = saved.open_position() {
+        viewport = viewport.with_position(position);
+    }
     if let Ok((rgba, width, height)) = icons::app_icon_rgba() {
         viewport = viewport.with_icon(egui::IconData {
             rgba,
@@ -83,8 +102,6 @@ pub fn run_window(paths: &Paths) -> anyhow::Result<()> {
         viewport,
         ..Default::default()
     };
-    // The page and filters the user left the window on, kept between launches.
-    let window_state_file = paths.db_file.with_file_name("window-state.json");
     eframe::run_native(
         "Switchyard",
         options,
@@ -105,7 +122,7 @@ pub fn run_window(paths: &Paths) -> anyhow::Result<()> {
     let close_to_tray = Config::load_or_init(&paths.config_file)
         .map(|c| c.desktop.close_to_tray)
         .unwrap_or(true);
-    if !close_to_tray {
+    if !close_to_tray && !terminated.load(std::sync::atomic::Ordering::SeqCst) {
         let socket = control::socket_path(&paths.db_file);
         let _ = runtime.block_on(control::send(&socket, &control::ControlRequest::Quit));
     }

@@ -252,11 +252,30 @@ impl Resident {
         }
     }
 
+    /// Closes the window: asked first (it saves its state), killed if it
+    /// has not gone within two seconds.
     fn close_window(&self) {
-        if let Some(mut child) = self.window.lock().take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        let Some(mut child) = self.window.lock().take() else {
+            return;
+        };
+        #[cfg(unix)]
+        // A pid we started and have not reaped (the Child is still here), so
+        // it cannot name another process.
+        if let Some(pid) = i32::try_from(child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            && rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok()
+        {
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            while std::time::Instant::now() < deadline {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// What the tray shows now.

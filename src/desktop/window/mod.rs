@@ -81,8 +81,46 @@ pub struct WindowUi {
     /// Token Stats: how far back, and split by what.
     pub stats_range: StatsRange,
     pub stats_grouping: StatsGrouping,
+    /// The window's inner size and outer position when it was last drawn
+    /// (logical points), to open where the user left it.
+    pub window_size: Option<[f32; 2]>,
+    pub window_position: Option<[f32; 2]>,
     #[serde(skip)]
     pub drafts: Drafts,
+}
+
+/// The smallest window the pages are laid out for.
+pub const MIN_WINDOW_SIZE: [f32; 2] = [760.0, 480.0];
+/// The window's size on first open.
+pub const DEFAULT_WINDOW_SIZE: [f32; 2] = [1000.0, 680.0];
+
+impl WindowUi {
+    /// Reads the saved state (defaults when missing or unreadable).
+    pub fn load(path: &std::path::Path) -> Self {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|error| {
+                tracing::warn!("ignoring {}: {error}", path.display());
+                WindowUi::default()
+            }),
+            Err(_) => WindowUi::default(),
+        }
+    }
+
+    /// The size to open at: the saved one, never below the minimum.
+    pub fn open_size(&self) -> [f32; 2] {
+        let [width, height] = self.window_size.unwrap_or(DEFAULT_WINDOW_SIZE);
+        let finite = |v: f32, default: f32| if v.is_finite() { v } else { default };
+        [
+            finite(width, DEFAULT_WINDOW_SIZE[0]).clamp(MIN_WINDOW_SIZE[0], 10_000.0),
+            finite(height, DEFAULT_WINDOW_SIZE[1]).clamp(MIN_WINDOW_SIZE[1], 10_000.0),
+        ]
+    }
+
+    /// The position to open at, if one was saved and is plausible.
+    pub fn open_position(&self) -> Option<[f32; 2]> {
+        self.window_position
+            .filter(|[x, y]| x.is_finite() && y.is_finite() && *x > -100.0 && *y > -100.0)
+    }
 }
 
 /// Transient state: never saved. Its `Debug` never shows the pasted
@@ -182,9 +220,11 @@ pub fn window_ui(
     let ctx = ui.ctx().clone();
     feedback::take_notice(&ctx, snapshot, state);
     feedback::take_picked(snapshot, state);
+    // The navigation gives up width first when the window is narrow.
+    let narrow = ctx.content_rect().width() < 900.0;
     egui::Panel::left("navigation")
         .resizable(false)
-        .exact_size(150.0)
+        .exact_size(if narrow { 104.0 } else { 150.0 })
         .show(ui, |ui| navigation_ui(ui, &mut state.page));
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::both()
@@ -300,14 +340,28 @@ impl SwitchyardApp {
     /// Restores the persisted UI state from `path` (defaults if it is missing
     /// or unreadable) and writes it back there when the app is dropped.
     pub fn with_state_file(mut self, path: PathBuf) -> Self {
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            match serde_json::from_str::<WindowUi>(&text) {
-                Ok(state) => self.state = state,
-                Err(error) => tracing::warn!("ignoring {}: {error}", path.display()),
-            }
+        if path.exists() {
+            self.state = WindowUi::load(&path);
         }
         self.state_file = Some(path);
         self
+    }
+
+    /// Remembers where the window is and how big.
+    fn note_geometry(&mut self, ctx: &egui::Context) {
+        let (inner, outer, minimized) = ctx.input(|i| {
+            let viewport = i.viewport();
+            (viewport.inner_rect, viewport.outer_rect, viewport.minimized)
+        });
+        if minimized == Some(true) {
+            return;
+        }
+        if let Some(inner) = inner {
+            self.state.window_size = Some([inner.width(), inner.height()]);
+        }
+        if let Some(outer) = outer {
+            self.state.window_position = Some([outer.min.x, outer.min.y]);
+        }
     }
 
     /// Opens on `page`, whatever page was saved.
@@ -356,6 +410,7 @@ impl eframe::App for SwitchyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.take_latest_snapshot(ui.ctx());
         self.apply_theme(ui.ctx());
+        self.note_geometry(ui.ctx());
         let mut commands = Vec::new();
         window_ui(ui, &self.snapshot, &mut self.state, &mut commands);
         for command in commands {
@@ -405,5 +460,30 @@ mod tests {
         let shown = format!("{drafts:?}");
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("my-project"), "{shown}");
+    }
+
+    #[test]
+    fn the_window_opens_where_it_was_left_within_limits() {
+        let fresh = WindowUi::default();
+        assert_eq!(fresh.open_size(), DEFAULT_WINDOW_SIZE);
+        assert_eq!(fresh.open_position(), None);
+        let left = WindowUi {
+            window_size: Some([820.0, 590.0]),
+            window_position: Some([40.0, 30.0]),
+            ..WindowUi::default()
+        };
+        let saved: WindowUi = serde_json::from_str(&serde_json::to_string(&left).unwrap()).unwrap();
+        assert_eq!(saved.open_size(), [820.0, 590.0]);
+        assert_eq!(saved.open_position(), Some([40.0, 30.0]));
+        let odd = WindowUi {
+            window_size: Some([100.0, f32::NAN]),
+            window_position: Some([-5000.0, 10.0]),
+            ..WindowUi::default()
+        };
+        assert_eq!(
+            odd.open_size(),
+            [MIN_WINDOW_SIZE[0], DEFAULT_WINDOW_SIZE[1]]
+        );
+        assert_eq!(odd.open_position(), None);
     }
 }

@@ -332,6 +332,86 @@ fn with_current(mut names: Vec<String>, current: &Option<String>) -> Vec<String>
     names
 }
 
+/// The table's columns, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Time,
+    Protocol,
+    Route,
+    Model,
+    Account,
+    Status,
+    Latency,
+    Tokens,
+}
+
+impl Column {
+    const ALL: [Column; 8] = [
+        Column::Time,
+        Column::Protocol,
+        Column::Route,
+        Column::Model,
+        Column::Account,
+        Column::Status,
+        Column::Latency,
+        Column::Tokens,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Time => "Time",
+            Column::Protocol => "Protocol",
+            Column::Route => "Route",
+            Column::Model => "Model",
+            Column::Account => "Account",
+            Column::Status => "Status",
+            Column::Latency => "Latency",
+            Column::Tokens => "Tokens in / out",
+        }
+    }
+
+    /// Its fixed width (longer text is cut with "…"; the details show all).
+    fn width(self) -> f32 {
+        match self {
+            Column::Time => 64.0,
+            Column::Protocol => 66.0,
+            Column::Route => 120.0,
+            Column::Model => 200.0,
+            Column::Account => 150.0,
+            Column::Status => 44.0,
+            Column::Latency => 118.0,
+            Column::Tokens => 110.0,
+        }
+    }
+}
+
+/// The least important go first when the page is narrow.
+const HIDDEN_FIRST: [Column; 4] = [
+    Column::Route,
+    Column::Protocol,
+    Column::Tokens,
+    Column::Latency,
+];
+
+/// The gap between columns.
+const COLUMN_GAP: f32 = 14.0;
+
+/// The columns that fit in `width` points.
+pub fn visible_columns(width: f32) -> Vec<Column> {
+    let mut columns = Column::ALL.to_vec();
+    let needed = |columns: &[Column]| {
+        columns.iter().map(|c| c.width()).sum::<f32>()
+            + COLUMN_GAP * columns.len().saturating_sub(1) as f32
+    };
+    for hidden in HIDDEN_FIRST {
+        if needed(&columns) <= width {
+            break;
+        }
+        columns.retain(|c| *c != hidden);
+    }
+    columns
+}
+
 /// Draws the table; returns the index of the row clicked this frame.
 fn requests_table_ui(
     ui: &mut egui::Ui,
@@ -339,11 +419,12 @@ fn requests_table_ui(
     selected: Option<usize>,
 ) -> Option<usize> {
     let mut clicked = None;
+    let columns = visible_columns(ui.available_width() - 8.0);
     // Grid row 0 is the header.
     let selected_row = selected.map(|index| index + 1);
     egui::Grid::new("recent_requests")
-        .num_columns(8)
-        .spacing([16.0, 4.0])
+        .num_columns(columns.len())
+        .spacing([COLUMN_GAP, 4.0])
         .with_row_color(move |row, style| {
             if Some(row) == selected_row {
                 Some(style.visuals.selection.bg_fill.gamma_multiply(0.35))
@@ -354,21 +435,16 @@ fn requests_table_ui(
             }
         })
         .show(ui, |ui| {
-            for title in [
-                "Time",
-                "Protocol",
-                "Route",
-                "Model",
-                "Account",
-                "Status",
-                "Latency",
-                "Tokens in / out",
-            ] {
-                ui.strong(title);
+            for column in &columns {
+                cell(
+                    ui,
+                    column.width(),
+                    egui::RichText::new(column.title()).strong(),
+                );
             }
             ui.end_row();
             for (index, request) in rows.iter().enumerate() {
-                if request_row_ui(ui, request, selected == Some(index)) {
+                if request_row_ui(ui, request, &columns, selected == Some(index)) {
                     clicked = Some(index);
                 }
                 ui.end_row();
@@ -377,31 +453,58 @@ fn requests_table_ui(
     clicked
 }
 
+/// One cell: `width` wide, its text cut with "…" beyond.
+fn cell(ui: &mut egui::Ui, width: f32, text: impl Into<egui::WidgetText>) -> egui::Response {
+    let height = ui.spacing().interact_size.y;
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, height),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            ui.add(egui::Label::new(text).truncate())
+        },
+    )
+    .inner
+}
+
 /// One row; the whole row is one click target. Returns whether it was clicked.
-fn request_row_ui(ui: &mut egui::Ui, request: &RequestView, selected: bool) -> bool {
+fn request_row_ui(
+    ui: &mut egui::Ui,
+    request: &RequestView,
+    columns: &[Column],
+    selected: bool,
+) -> bool {
     let time = local_time(request.at_ms);
-    let mut cells = vec![
-        ui.monospace(&time),
-        ui.label(&request.protocol),
-        ui.label(&request.route),
-        ui.monospace(model_text(request)),
-        ui.label(&request.account),
-    ];
     let status_color = status_color(ui, request.status);
-    cells.push(ui.colored_label(status_color, request.status.to_string()));
-    cells.push(ui.label(match request.ttfb_ms.filter(|_| request.stream) {
-        Some(ttfb) => format!(
-            "{} · first byte {}",
-            latency_text(request.latency_ms),
-            latency_text(ttfb)
-        ),
-        None => latency_text(request.latency_ms),
-    }));
-    cells.push(ui.label(format!(
-        "{} / {}",
-        thousands(request.input_tokens),
-        thousands(request.output_tokens)
-    )));
+    let mut cells = Vec::with_capacity(columns.len());
+    for column in columns {
+        let text: egui::WidgetText = match column {
+            Column::Time => egui::RichText::new(&time).monospace().into(),
+            Column::Protocol => request.protocol.as_str().into(),
+            Column::Route => request.route.as_str().into(),
+            Column::Model => egui::RichText::new(model_text(request)).monospace().into(),
+            Column::Account => request.account.as_str().into(),
+            Column::Status => egui::RichText::new(request.status.to_string())
+                .color(status_color)
+                .into(),
+            Column::Latency => match request.ttfb_ms.filter(|_| request.stream) {
+                Some(ttfb) => format!(
+                    "{} · first byte {}",
+                    latency_text(request.latency_ms),
+                    latency_text(ttfb)
+                ),
+                None => latency_text(request.latency_ms),
+            }
+            .into(),
+            Column::Tokens => format!(
+                "{} / {}",
+                thousands(request.input_tokens),
+                thousands(request.output_tokens)
+            )
+            .into(),
+        };
+        cells.push(cell(ui, column.width(), text));
+    }
 
     let half_gap = ui.spacing().item_spacing * 0.5;
     let rect = cells

@@ -186,6 +186,20 @@ pub fn gateway_state_row(
     commands: &mut Vec<crate::desktop::model::Command>,
 ) {
     use crate::desktop::model::{Command, GatewayState};
+    if let GatewayState::Failed(message) = state {
+        // A long reason wraps above its button instead of pushing it away.
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!("Could not start: {message}"))
+                    .color(ui.visuals().error_fg_color),
+            )
+            .wrap(),
+        );
+        if ui.button("Start gateway").clicked() {
+            commands.push(Command::StartGateway);
+        }
+        return;
+    }
     ui.horizontal(|ui| match state {
         GatewayState::Running => {
             ui.label(running);
@@ -199,15 +213,7 @@ pub fn gateway_state_row(
                 commands.push(Command::StartGateway);
             }
         }
-        GatewayState::Failed(message) => {
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                format!("Could not start: {message}"),
-            );
-            if ui.button("Start gateway").clicked() {
-                commands.push(Command::StartGateway);
-            }
-        }
+        GatewayState::Failed(_) => {}
     });
 }
 
