@@ -165,6 +165,11 @@ fn launch(binary: &Binary, args: &[&str], log: &Path) -> App {
 }
 
 fn screenshot(window: &str, path: &Path) {
+    // The pointer out of the way: no hover tooltip in the picture.
+    let _ = Command::new("xdotool")
+        .args(["mousemove", "1279", "799"])
+        .status();
+    std::thread::sleep(Duration::from_millis(300));
     let status = Command::new("import")
         .args(["-window", window, path.to_str().unwrap()])
         .status()

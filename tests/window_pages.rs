@@ -1953,6 +1953,15 @@ fn small_windows_keep_what_matters_on_screen() {
                 "{title} shown in a {size:?} window"
             );
         }
+        // Dashboard: the cards wrap instead of running off the side.
+        let harness = window_sized(snapshot(), Page::Dashboard, size);
+        for card in ["Accounts ready", "Requests today", "Errors today"] {
+            let right = harness.get_by_label(card).rect().right();
+            assert!(
+                right <= size[0],
+                "{card} ends at {right} in a {size:?} window"
+            );
+        }
         // Accounts: every row's actions within the window.
         let mut harness = window_sized(google_2026_snapshot(), Page::Accounts, size);
         harness.run();
@@ -1965,4 +1974,59 @@ fn small_windows_keep_what_matters_on_screen() {
             );
         }
     }
+}
+
+#[test]
+fn dashboard_cards_give_the_numbers_at_a_glance() {
+    let harness = window(Page::Dashboard);
+    harness.get_by_label("Accounts ready");
+    harness.get_by_label("1 / 2");
+    harness.get_by_label("1 need you");
+    // Alice's flash (40%) is the lowest Gemini quota of the accounts that
+    // serve; bob's does not count while he needs a sign-in.
+    harness.get_by_label("Lowest Gemini quota");
+    harness.get_by_label("40%");
+    harness.get_by_label("alice@example.com · gemini-2.5-flash · resets in 30m");
+    harness.get_by_label("Requests today");
+    harness.get_by_label("Errors today");
+    // With windows, a group's card is its binding window.
+    let harness = window_with(google_2026_snapshot(), Page::Dashboard);
+    harness.get_by_label("Lowest Claude/GPT quota");
+    harness.get_by_label("carol@example.com · Claude/GPT 5h · resets in 45m");
+    harness.get_by_label("2 / 5");
+    harness.get_by_label("3 need you");
+}
+
+#[test]
+fn settings_switch_each_notification_kind_and_the_log_bodies() {
+    let mut harness = window(Page::Settings);
+    for label in [
+        "An account's quota runs low",
+        "An account's quota is used up",
+        "An account needs you (sign-in, verification, a rejected key)",
+        "No account can serve a model for a while",
+        "The gateway could not start",
+        "Also keep request and response bodies (secrets redacted)",
+    ] {
+        harness.get_by_label(label).click();
+        harness.run();
+    }
+    assert_eq!(
+        harness.state().commands,
+        [
+            set_config("notifications.quota_low", "false"),
+            set_config("notifications.quota_exhausted", "false"),
+            set_config("notifications.account_failed", "false"),
+            set_config("notifications.pool_exhausted", "false"),
+            set_config("notifications.gateway_failed", "false"),
+            set_config("log.store_bodies", "true"),
+        ]
+    );
+    // With notifications off, the kinds are greyed out and do nothing.
+    let mut off = snapshot();
+    off.config.notifications.enabled = false;
+    let mut harness = window_with(off, Page::Settings);
+    harness.get_by_label("An account's quota runs low").click();
+    harness.run();
+    assert!(harness.state().commands.is_empty());
 }

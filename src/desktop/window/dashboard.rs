@@ -2,7 +2,8 @@
 //! traffic and the best account per model family.
 
 use super::WindowUi;
-use super::widgets::{copy_button, thousands};
+use super::palette::Severity;
+use super::widgets::{copy_button, stat_card, thousands};
 use crate::desktop::model::{AccountView, Command, Snapshot, binding_window, window_name};
 use crate::store::{AccountStatus, model_group};
 
@@ -24,29 +25,11 @@ pub fn dashboard_ui(
     gateway_ui(ui, snapshot, commands);
 
     ui.add_space(12.0);
-    ui.heading("Pool");
-    pool_ui(ui, &snapshot.accounts);
+    cards_ui(ui, snapshot);
 
     ui.add_space(12.0);
-    ui.heading("Today");
-    egui::Grid::new("today")
-        .num_columns(2)
-        .spacing([24.0, 4.0])
-        .show(ui, |ui| {
-            ui.label("Requests");
-            ui.label(thousands(snapshot.today.requests));
-            ui.end_row();
-            ui.label("Tokens");
-            ui.label(thousands(snapshot.today.tokens));
-            ui.end_row();
-            ui.label("Errors");
-            if snapshot.today.errors > 0 {
-                ui.colored_label(ui.visuals().warn_fg_color, thousands(snapshot.today.errors));
-            } else {
-                ui.label("0");
-            }
-            ui.end_row();
-        });
+    ui.heading("Pool");
+    pool_ui(ui, &snapshot.accounts);
 
     ui.add_space(12.0);
     ui.heading("Best account per model family");
@@ -68,6 +51,150 @@ pub fn dashboard_ui(
                 ui.end_row();
             }
         });
+}
+
+/// The numbers at a glance: accounts, the lowest window of each quota
+/// group, today's requests, tokens and errors.
+fn cards_ui(ui: &mut egui::Ui, snapshot: &Snapshot) {
+    // As many cards a row as fit (a wrapping row cannot wrap frames, whose
+    // width it learns only after placing them).
+    let visible = ui.clip_rect().right() - ui.cursor().left() - 12.0;
+    let per_row = ((visible + CARD_GAP) / (CARD_WIDTH + CARD_GAP))
+        .floor()
+        .max(1.0) as usize;
+    let mut placed = 0;
+    egui::Grid::new("dashboard_cards")
+        .spacing([CARD_GAP, CARD_GAP])
+        .show(ui, |ui| {
+            cards(ui, snapshot, &mut |ui| {
+                placed += 1;
+                if placed % per_row == 0 {
+                    ui.end_row();
+                }
+            });
+        });
+}
+
+/// A card's outer width (its content, margins and stroke) and the gap.
+const CARD_WIDTH: f32 = 176.0;
+const CARD_GAP: f32 = 10.0;
+
+/// Draws the cards, calling `next` after each.
+fn cards(ui: &mut egui::Ui, snapshot: &Snapshot, next: &mut dyn FnMut(&mut egui::Ui)) {
+    let accounts = &snapshot.accounts;
+    let ready = accounts.iter().filter(|a| is_ready(a)).count();
+    let (heal, need_you) =
+        accounts
+            .iter()
+            .filter(|a| !is_ready(a))
+            .fold(
+                (0, 0),
+                |(heal, need), account| match super::accounts::state_chip(account).0 {
+                    Severity::Heals => (heal + 1, need),
+                    Severity::NeedsUser => (heal, need + 1),
+                    Severity::Ok | Severity::Off => (heal, need),
+                },
+            );
+    let caption = match (heal, need_you) {
+        (0, 0) => String::new(),
+        (heal, 0) => format!("{heal} heal by themselves"),
+        (0, need) => format!("{need} need you"),
+        (heal, need) => format!("{heal} heal by themselves · {need} need you"),
+    };
+    let severity = if accounts.is_empty() || ready == 0 {
+        Severity::NeedsUser
+    } else if need_you > 0 {
+        Severity::Heals
+    } else {
+        Severity::Ok
+    };
+    stat_card(
+        ui,
+        "Accounts ready",
+        &format!("{ready} / {}", accounts.len()),
+        &caption,
+        Some(severity),
+    );
+    next(ui);
+    for (group, title) in [("gemini", "Gemini quota"), ("3p", "Claude/GPT quota")] {
+        match lowest_in_group(accounts, group, snapshot.now) {
+            Some((share, caption)) => stat_card(
+                ui,
+                &format!("Lowest {title}"),
+                &format!("{}%", percent(share)),
+                &caption,
+                Some(super::palette::quota_severity(share)),
+            ),
+            None => stat_card(ui, &format!("Lowest {title}"), "–", "not read yet", None),
+        };
+        next(ui);
+    }
+    let today = &snapshot.today;
+    stat_card(ui, "Requests today", &thousands(today.requests), "", None);
+    next(ui);
+    stat_card(
+        ui,
+        "Tokens today",
+        &thousands(today.tokens),
+        "in and out",
+        None,
+    );
+    next(ui);
+    stat_card(
+        ui,
+        "Errors today",
+        &thousands(today.errors),
+        &if today.requests > 0 {
+            format!(
+                "{}% of requests",
+                (today.errors as f64 * 100.0 / today.requests as f64).round()
+            )
+        } else {
+            String::new()
+        },
+        (today.errors > 0).then_some(Severity::Heals),
+    );
+    next(ui);
+}
+
+/// The least quota left in `group` over the accounts that serve, and whose
+/// it is: each account's binding window of the group, or its lowest model
+/// of the group.
+fn lowest_in_group(accounts: &[AccountView], group: &str, now: i64) -> Option<(f64, String)> {
+    accounts
+        .iter()
+        .filter(|a| a.status == AccountStatus::Active)
+        .filter_map(|account| {
+            if !account.windows.is_empty() {
+                let windows: Vec<_> = account
+                    .windows
+                    .iter()
+                    .filter(|w| w.group == group)
+                    .cloned()
+                    .collect();
+                let window = binding_window(&windows)?;
+                let share = window.remaining_fraction?;
+                Some((share, account, window_name(window), window.reset_at))
+            } else {
+                account
+                    .quotas
+                    .iter()
+                    .filter(|q| model_group(&q.model) == group)
+                    .filter_map(|q| Some((q.remaining?, q)))
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(share, q)| (share, account, q.model.clone(), q.resets_at))
+            }
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(share, account, what, resets_at)| {
+            let resets = match resets_at {
+                Some(at) if at > now => {
+                    format!(" · resets in {}", super::widgets::duration_text(at - now))
+                }
+                _ => String::new(),
+            };
+            (share, format!("{} · {what}{resets}", account.email))
+        })
 }
 
 fn gateway_ui(ui: &mut egui::Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {

@@ -52,6 +52,41 @@ pub fn settings_ui(
         "notifications.enabled",
         config.notifications.enabled,
     );
+    // Which kinds, each with its own switch (greyed while all are off).
+    let notifications = &config.notifications;
+    ui.add_enabled_ui(notifications.enabled, |ui| {
+        ui.indent("notification kinds", |ui| {
+            for (label, key, current) in [
+                (
+                    "An account's quota runs low",
+                    "notifications.quota_low",
+                    notifications.quota_low,
+                ),
+                (
+                    "An account's quota is used up",
+                    "notifications.quota_exhausted",
+                    notifications.quota_exhausted,
+                ),
+                (
+                    "An account needs you (sign-in, verification, a rejected key)",
+                    "notifications.account_failed",
+                    notifications.account_failed,
+                ),
+                (
+                    "No account can serve a model for a while",
+                    "notifications.pool_exhausted",
+                    notifications.pool_exhausted,
+                ),
+                (
+                    "The gateway could not start",
+                    "notifications.gateway_failed",
+                    notifications.gateway_failed,
+                ),
+            ] {
+                config_checkbox(ui, commands, label, key, current);
+            }
+        });
+    });
     egui::Grid::new("notification_settings")
         .num_columns(2)
         .show(ui, |ui| {
@@ -89,6 +124,35 @@ pub fn settings_ui(
         });
     if ui.button("Open data folder").clicked() {
         commands.push(Command::OpenDataFolder);
+    }
+    config_checkbox(
+        ui,
+        commands,
+        "Keep a request log",
+        "log.enabled",
+        config.log.enabled,
+    );
+    ui.add_enabled_ui(config.log.enabled, |ui| {
+        config_checkbox(
+            ui,
+            commands,
+            "Also keep request and response bodies (secrets redacted)",
+            "log.store_bodies",
+            config.log.store_bodies,
+        );
+    });
+    if config.log.enabled && config.log.store_bodies {
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!(
+                    "Bodies hold your conversations: they are kept {} hours, each cut at {} KB.",
+                    config.log.body_retention_hours, config.log.body_max_kb
+                ))
+                .small()
+                .weak(),
+            )
+            .wrap(),
+        );
     }
     egui::Grid::new("log_retention")
         .num_columns(2)

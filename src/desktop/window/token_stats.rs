@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use egui_plot::{Bar, BarChart, Corner, GridInput, GridMark, Legend, Line, Plot, PlotItem, Points};
+use egui_plot::{Bar, BarChart, GridInput, GridMark, Plot, PlotItem};
+
+use super::palette::Severity;
 use serde::{Deserialize, Serialize};
 
 use super::WindowUi;
@@ -106,13 +108,14 @@ const GROUPINGS: [(StatsGrouping, &str); 2] = [
 
 impl StatsGrouping {
     /// The bucket's group; blank names (a request refused before an account
-    /// was chosen) become `(none)`.
+    /// or a model was chosen: bad JSON, no key) say so.
     pub fn key(self, bucket: &UsageBucket) -> &str {
-        let name = match self {
+        match self {
+            StatsGrouping::Model if bucket.model.is_empty() => "(refused: no model)",
+            StatsGrouping::Account if bucket.account.is_empty() => "(refused: no account)",
             StatsGrouping::Model => &bucket.model,
             StatsGrouping::Account => &bucket.account,
-        };
-        if name.is_empty() { "(none)" } else { name }
+        }
     }
 
     fn title(self) -> &'static str {
@@ -344,8 +347,8 @@ fn stat_ui(ui: &mut egui::Ui, title: &str, value: String) {
     ui.group(|ui| {
         ui.vertical(|ui| {
             ui.set_min_width(120.0);
-            let title = ui.weak(title);
-            ui.label(egui::RichText::new(value).heading().strong())
+            let title = ui.label(egui::RichText::new(title).small().weak());
+            ui.label(egui::RichText::new(value).size(22.0).strong())
                 .labelled_by(title.id);
         });
     });
@@ -409,12 +412,27 @@ fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize, grouping: S
     let per = bucket.per();
 
     ui.strong(format!("Tokens {per}"));
+    // The legend above the chart, not over it.
+    ui.horizontal_wrapped(|ui| {
+        for (index, (name, _)) in series.groups.iter().enumerate() {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, series_color(index));
+            ui.label(egui::RichText::new(name).small());
+            ui.add_space(8.0);
+        }
+    });
     let mut stacked: Vec<BarChart> = Vec::new();
-    for (name, tokens) in &series.groups {
+    for (index, (name, tokens)) in series.groups.iter().enumerate() {
+        let color = series_color(index);
         let bars = tokens
             .iter()
             .enumerate()
-            .map(|(i, t)| Bar::new(i as f64, *t as f64).width(0.8))
+            .map(|(i, t)| {
+                Bar::new(i as f64, *t as f64)
+                    .width(0.8)
+                    .fill(color)
+                    .stroke(egui::Stroke::NONE)
+            })
             .collect();
         let labels = Arc::clone(&labels);
         let chart = BarChart::new(name.as_str(), bars)
@@ -429,26 +447,28 @@ fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize, grouping: S
             .stack_on(&stacked.iter().collect::<Vec<_>>());
         stacked.push(chart);
     }
-    chart(ui, "stats_tokens", &labels, 200.0)
-        .legend(
-            Legend::default()
-                .title(grouping.title())
-                .position(Corner::LeftTop),
-        )
-        .show(ui, |plot_ui| {
-            for chart in stacked {
-                plot_ui.bar_chart(chart);
-            }
-        });
+    let _ = grouping;
+    chart(ui, "stats_tokens", &labels, 200.0).show(ui, |plot_ui| {
+        for chart in stacked {
+            plot_ui.bar_chart(chart);
+        }
+    });
 
     ui.add_space(8.0);
+    let heals = Severity::Heals.color(ui.visuals());
+    let neutral = series_color(0);
     ui.columns(3, |columns| {
         columns[0].strong(format!("Requests {per}"));
         let bars = series
             .totals
             .iter()
             .enumerate()
-            .map(|(i, t)| Bar::new(i as f64, t.requests as f64).width(0.8))
+            .map(|(i, t)| {
+                Bar::new(i as f64, t.requests as f64)
+                    .width(0.8)
+                    .fill(series_color(0))
+                    .stroke(egui::Stroke::NONE)
+            })
             .collect();
         let bar_labels = Arc::clone(&labels);
         let requests =
@@ -469,8 +489,10 @@ fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize, grouping: S
             .y_axis_formatter(|mark, _| format!("{}%", compact(mark.value)))
             .label_formatter(hover(&labels, |y| format!("{y:.1}% failed")))
             .show(&mut columns[1], |plot_ui| {
-                plot_ui.line(Line::new("Error rate", rates.clone()));
-                plot_ui.points(Points::new("Error rate", rates).radius(2.0));
+                let labels = Arc::clone(&labels);
+                plot_ui.bar_chart(value_bars("Error rate", &rates, heals, move |x, y| {
+                    format!("{}: {y:.1}% failed", bucket_label(&labels, x))
+                }));
             });
 
         columns[2].strong(format!("Mean latency {per}"));
@@ -482,10 +504,57 @@ fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize, grouping: S
                 format!("{} ms", thousands(y.round() as u64))
             }))
             .show(&mut columns[2], |plot_ui| {
-                plot_ui.line(Line::new("Mean latency", latencies.clone()));
-                plot_ui.points(Points::new("Mean latency", latencies).radius(2.0));
+                let labels = Arc::clone(&labels);
+                plot_ui.bar_chart(value_bars(
+                    "Mean latency",
+                    &latencies,
+                    neutral,
+                    move |x, y| {
+                        format!(
+                            "{}: {} ms",
+                            bucket_label(&labels, x),
+                            thousands(y.round() as u64)
+                        )
+                    },
+                ));
             });
     });
+}
+
+/// One bar per bucket that had requests: one hour of data is a bar, not a
+/// dot in a corner.
+fn value_bars(
+    name: &str,
+    values: &[[f64; 2]],
+    color: egui::Color32,
+    hover: impl Fn(f64, f64) -> String + 'static,
+) -> BarChart {
+    BarChart::new(
+        name,
+        values
+            .iter()
+            .map(|[x, y]| {
+                Bar::new(*x, *y)
+                    .width(0.8)
+                    .fill(color)
+                    .stroke(egui::Stroke::NONE)
+            })
+            .collect(),
+    )
+    .element_formatter(Box::new(move |bar, _| hover(bar.argument, bar.value)))
+}
+
+/// The colour of the chart's `index`th series (the rest share the last).
+fn series_color(index: usize) -> egui::Color32 {
+    const COLORS: [egui::Color32; 6] = [
+        egui::Color32::from_rgb(0x4e, 0x9a, 0xf0),
+        egui::Color32::from_rgb(0xe0, 0x8a, 0x3c),
+        egui::Color32::from_rgb(0x5f, 0xb8, 0x6c),
+        egui::Color32::from_rgb(0xb0, 0x7c, 0xe0),
+        egui::Color32::from_rgb(0xd9, 0x5f, 0x76),
+        egui::Color32::from_rgb(0x8a, 0x8f, 0x98),
+    ];
+    COLORS[index.min(COLORS.len() - 1)]
 }
 
 /// `(bucket index, value)` for the buckets that had requests.
@@ -616,19 +685,28 @@ fn groups_table_ui(
             for group in groups {
                 let totals = &group.totals;
                 let name = ui.monospace(&group.name);
-                ui.label(thousands(totals.requests));
-                ui.label(thousands(totals.input_tokens));
-                ui.label(thousands(totals.output_tokens));
-                ui.label(thousands(totals.cached_tokens));
-                ui.label(thousands(totals.reasoning_tokens));
+                number(ui, thousands(totals.requests));
+                number(ui, thousands(totals.input_tokens));
+                number(ui, thousands(totals.output_tokens));
+                number(ui, thousands(totals.cached_tokens));
+                number(ui, thousands(totals.reasoning_tokens));
                 // Named by its group, so a screen reader says "gpt-4o, 1,234".
-                ui.strong(thousands(totals.tokens())).labelled_by(name.id);
-                ui.label(percent_text(share(totals.tokens(), total.tokens())));
-                ui.label(percent_text(totals.error_rate()));
-                ui.label(latency_text(totals.mean_latency_ms()));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.strong(thousands(totals.tokens())).labelled_by(name.id);
+                });
+                number(ui, percent_text(share(totals.tokens(), total.tokens())));
+                number(ui, percent_text(totals.error_rate()));
+                number(ui, latency_text(totals.mean_latency_ms()));
                 ui.end_row();
             }
         });
+}
+
+/// A number, right-aligned in its column.
+fn number(ui: &mut egui::Ui, text: String) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        ui.label(text);
+    });
 }
 
 /// `part` as a percentage of `whole`, to one decimal.
@@ -744,7 +822,7 @@ mod tests {
 
         let anonymous = bucket(0, "gpt-4o", "", 1);
         let groups = by_group(&[anonymous], 0, StatsGrouping::Account);
-        assert_eq!(groups[0].name, "(none)");
+        assert_eq!(groups[0].name, "(refused: no account)");
     }
 
     #[test]

@@ -164,6 +164,49 @@ pub(super) fn ago_text(at: Option<i64>, now: i64) -> String {
     }
 }
 
+/// A card with a title, one big value and a caption under it: the
+/// Dashboard's and Token Stats' numbers at a glance. The value may carry a
+/// severity colour.
+pub(super) fn stat_card(
+    ui: &mut egui::Ui,
+    title: &str,
+    value: &str,
+    caption: &str,
+    severity: Option<super::palette::Severity>,
+) -> egui::Response {
+    let visuals = ui.visuals().clone();
+    egui::Frame::new()
+        .fill(visuals.faint_bg_color.gamma_multiply(3.0))
+        .stroke(visuals.widgets.noninteractive.bg_stroke)
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(12, 8))
+        .show(ui, |ui| {
+            ui.set_width(150.0);
+            ui.set_min_height(64.0);
+            ui.vertical(|ui| {
+                ui.label(
+                    egui::RichText::new(title)
+                        .small()
+                        .color(visuals.weak_text_color()),
+                );
+                let color = severity.map_or(visuals.strong_text_color(), |s| s.color(&visuals));
+                ui.label(egui::RichText::new(value).size(22.0).strong().color(color));
+                if !caption.is_empty() {
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(caption)
+                                .small()
+                                .color(visuals.weak_text_color()),
+                        )
+                        .wrap(),
+                    );
+                }
+            })
+            .response
+        })
+        .response
+}
+
 /// `1,234,567`.
 pub(super) fn thousands(number: u64) -> String {
     let digits = number.to_string();
