@@ -608,3 +608,78 @@ async fn a_quota_error_later_in_a_stream_still_cools_the_account() {
         .expect("limited after the in-stream quota error");
     assert_eq!(limit.kind, LimitKind::QuotaExhausted);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_read_as_used_up_is_announced_once_per_reset() {
+    let mock = MockGoogle::start().await;
+    let gateway = TestGateway::with_one_account(&mock).await;
+    // Let the start-up poll finish before the quota changes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reset = switchyard::store::now_unix() + 3 * 3600;
+    mock.mock
+        .set_quota("a@example.com", "gemini-2.5-pro", 0.0, reset);
+    mock.mock
+        .set_quota("a@example.com", "gemini-2.5-flash", 0.5, reset);
+    let state = gateway.gateway.state();
+    let mut events = state.pool.subscribe();
+    let account = state.pool.snapshot()[0].clone();
+    let warned = Default::default();
+    let exhausted = |events: &mut tokio::sync::broadcast::Receiver<PoolEvent>| {
+        let mut found = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let PoolEvent::Limited {
+                model,
+                quota_exhausted: true,
+                until,
+                ..
+            } = event
+            {
+                found.push((model, until));
+            }
+        }
+        found
+    };
+    switchyard::jobs::refresh_quota(state, &account, &warned)
+        .await
+        .unwrap();
+    assert_eq!(
+        exhausted(&mut events),
+        [(Some("gemini-2.5-pro".to_owned()), reset)]
+    );
+    // The next poll finds the same: nothing new to say.
+    switchyard::jobs::refresh_quota(state, &account, &warned)
+        .await
+        .unwrap();
+    assert_eq!(exhausted(&mut events), []);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_status_another_process_finds_is_announced() {
+    let mock = MockGoogle::start().await;
+    let gateway = TestGateway::with_one_account(&mock).await;
+    let state = gateway.gateway.state();
+    let mut events = state.pool.subscribe();
+    let id = state.pool.snapshot()[0].id;
+    // The window's process, with its own connection, finds it revoked.
+    let other = switchyard::store::Store::open(&gateway.home.path().join("switchyard.db")).unwrap();
+    other
+        .set_status(id, AccountStatus::NeedsRelogin, Some("invalid_grant"))
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(PoolEvent::StatusChanged { to, why, from, .. }) = events.recv().await {
+                return (from, to, why);
+            }
+        }
+    })
+    .await
+    .expect("a status change event");
+    assert_eq!(
+        event,
+        (
+            AccountStatus::Active,
+            AccountStatus::NeedsRelogin,
+            "invalid_grant".to_owned()
+        )
+    );
+}

@@ -71,8 +71,30 @@ async fn reload_accounts(state: AppState) {
         match result {
             Ok((version, records, quotas, limits)) if Some(version) != seen => {
                 seen = Some(version);
-                let known: Vec<i64> = state.pool.snapshot().iter().map(|a| a.id).collect();
+                let before: Vec<(i64, crate::store::AccountStatus)> = state
+                    .pool
+                    .snapshot()
+                    .iter()
+                    .map(|a| (a.id, a.status()))
+                    .collect();
+                let known: Vec<i64> = before.iter().map(|(id, _)| *id).collect();
                 state.pool.load(&records, &quotas, &limits);
+                // A status another process found (the window's Refresh quota
+                // on a revoked account): announced as if found here.
+                for record in &records {
+                    if let Some((_, from)) = before.iter().find(|(id, _)| *id == record.id)
+                        && *from != record.status
+                    {
+                        state.pool.publish(PoolEvent::StatusChanged {
+                            account_id: record.id,
+                            email: record.email.clone(),
+                            from: *from,
+                            to: record.status,
+                            why: record.status_reason.clone().unwrap_or_default(),
+                            link: record.status_link.clone(),
+                        });
+                    }
+                }
                 // An account added by another process: read its quota here
                 // too, so an empty window raises its notification.
                 for record in records.iter().filter(|r| !known.contains(&r.id)) {
@@ -202,6 +224,23 @@ pub async fn refresh_quota(
             continue;
         };
         let key = (account.id, quota.model.clone(), quota.reset_at);
+        // Read as used up (an account added with nothing left, a quota spent
+        // elsewhere): said like a 429 that ran into it, once per reset.
+        if remaining <= 0.0
+            && let Some(until) = quota.reset_at.filter(|at| *at > crate::store::now_unix())
+        {
+            if warned.lock().insert(key) {
+                state.pool.publish(PoolEvent::Limited {
+                    account_id: account.id,
+                    email: account.email.clone(),
+                    model: Some(quota.model.clone()),
+                    quota_exhausted: true,
+                    until,
+                    why: "its quota reads 0%".to_owned(),
+                });
+            }
+            continue;
+        }
         if remaining < threshold && remaining > 0.0 && warned.lock().insert(key) {
             state.pool.publish(PoolEvent::QuotaLow {
                 account_id: account.id,

@@ -69,6 +69,9 @@ pub struct MockAccount {
     pub personal: bool,
     /// Google suspended the account for its Terms of Service.
     pub suspended: bool,
+    /// `retrieveUserQuota` buckets by model: remaining fraction and reset
+    /// (Unix seconds); empty: the defaults (pro 75 %, flash 100 %).
+    pub quotas: std::collections::BTreeMap<String, (f64, i64)>,
     /// Quota windows by bucket id (`gemini-5h`, `gemini-weekly`, `3p-5h`,
     /// `3p-weekly`): remaining fraction and reset (Unix seconds). Personal
     /// accounts only.
@@ -309,8 +312,20 @@ impl MockGoogle {
                 personal,
                 suspended: false,
                 windows: default_windows(),
+                quotas: Default::default(),
             },
         );
+    }
+
+    /// Sets what `retrieveUserQuota` says of one model of an account.
+    pub fn set_quota(&self, email: &str, model: &str, remaining: f64, reset_at: i64) {
+        for account in self.world.lock().accounts.values_mut() {
+            if account.email == email {
+                account
+                    .quotas
+                    .insert(model.to_owned(), (remaining, reset_at));
+            }
+        }
     }
 
     /// Sets one quota window of an account (`bucket` as `gemini-weekly`).
@@ -677,14 +692,26 @@ async fn operation(
 }
 
 async fn quota(State(mock): State<MockGoogle>, headers: HeaderMap) -> Response {
-    if let Err(response) = mock.account_for(&headers) {
-        return response;
+    let account = match mock.account_for(&headers) {
+        Ok((_, account)) => account,
+        Err(response) => return response,
+    };
+    if account.quotas.is_empty() {
+        return Json(json!({"buckets": [
+            {"modelId": "gemini-2.5-pro", "remainingFraction": 0.75, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"},
+            {"modelId": "gemini-2.5-flash", "remainingFraction": 1.0, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"}
+        ]}))
+        .into_response();
     }
-    Json(json!({"buckets": [
-        {"modelId": "gemini-2.5-pro", "remainingFraction": 0.75, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"},
-        {"modelId": "gemini-2.5-flash", "remainingFraction": 1.0, "resetTime": "2030-01-01T00:00:00Z", "tokenType": "REQUESTS"}
-    ]}))
-    .into_response()
+    let buckets: Vec<Value> = account
+        .quotas
+        .iter()
+        .map(|(model, (remaining, reset_at))| {
+            json!({"modelId": model, "remainingFraction": remaining,
+                   "resetTime": rfc3339(*reset_at), "tokenType": "REQUESTS"})
+        })
+        .collect();
+    Json(json!({ "buckets": buckets })).into_response()
 }
 
 fn is_antigravity(account: &MockAccount) -> bool {
