@@ -446,3 +446,104 @@ async fn a_refused_token_is_said_once_next_to_its_field() {
     assert!(second.seq > first.seq, "{second:?}");
     assert_eq!(store.accounts().unwrap().len(), 1, "nothing was added");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_resident_hosts_a_sign_in_that_outlives_the_window() {
+    let (_home, paths, store, backend, mock) = backend_with_accounts().await;
+    mock.add_account("1//two", "two@example.com", true);
+    mock.set_login_account("1//two");
+    // The resident, on its control socket.
+    let config = Config::load_or_init(&paths.config_file).unwrap();
+    let state = AppState::new(config, store.clone()).await.unwrap();
+    let resident = Arc::new(switchyard::desktop::resident::Resident::new(
+        paths.clone(),
+        state,
+    ));
+    let socket = switchyard::desktop::control::socket_path(&paths.db_file);
+    tokio::spawn(switchyard::desktop::control::serve(
+        socket.clone(),
+        resident.clone(),
+        resident.quit.clone(),
+    ));
+    for _ in 0..100 {
+        if switchyard::desktop::control::send(
+            &socket,
+            &switchyard::desktop::control::ControlRequest::Status,
+        )
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let ctx = egui::Context::default();
+    backend
+        .clone()
+        .execute(
+            Command::StartLogin {
+                client: "gemini-cli".into(),
+                project: None,
+            },
+            ctx,
+        )
+        .await;
+    let login = backend
+        .snapshot()
+        .await
+        .0
+        .login
+        .expect("the resident's sign-in");
+    // It is the resident's, not one the window process hosts itself.
+    match switchyard::desktop::control::send(
+        &socket,
+        &switchyard::desktop::control::ControlRequest::Status,
+    )
+    .await
+    .unwrap()
+    {
+        switchyard::desktop::control::ControlResponse::Status(status) => {
+            assert_eq!(status.login.as_ref(), Some(&login));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The window closes mid-sign-in.
+    drop(backend);
+    // The browser comes back to the resident's listener, which finishes it.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = no_redirects.get(&login.url).send().await.unwrap();
+    let ended_on = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        ended_on.contains(&format!("127.0.0.1:{}", login.port)),
+        "{ended_on}"
+    );
+    reqwest::get(&ended_on).await.unwrap();
+    let mut added = false;
+    for _ in 0..100 {
+        if store
+            .accounts()
+            .unwrap()
+            .iter()
+            .any(|a| a.email == "two@example.com")
+        {
+            added = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(added, "the sign-in finished with the window gone");
+    // A window opened later says how it ended.
+    let (snapshots, _) = tokio::sync::watch::channel(Default::default());
+    let later = Backend::new(
+        paths.clone(),
+        store,
+        GoogleClient::new().unwrap(),
+        snapshots,
+    );
+    let notice = later.snapshot().await.0.notice.unwrap();
+    assert_eq!(notice.text, "added two@example.com", "{notice:?}");
+    resident.quit.cancel();
+}

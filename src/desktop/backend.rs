@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -15,7 +16,6 @@ use super::model::{
     AccountView, Command, Field, GatewayState, GatewayView, LoginView, Notice, PathsView,
     QuotaView, RequestView, Snapshot, TodayView, UpstreamView,
 };
-use crate::accounts::login::LoginFlow;
 use crate::accounts::{self, AddAccountError, AddedAccount, transfer};
 use crate::config::{Config, Paths};
 use crate::secret::Secret;
@@ -25,27 +25,21 @@ use crate::upstream::google::GoogleClient;
 /// How often the window's data is refreshed when nothing happens.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What the window sends to a sign-in in progress.
-#[derive(Debug)]
-enum LoginInput {
-    /// The address the browser ended on, or the bare code.
-    Paste(String),
-    Cancel,
-}
-
 pub struct Backend {
     paths: Paths,
     store: Store,
     google: GoogleClient,
     keyed: crate::upstream::keyed::KeyedClient,
     socket: PathBuf,
-    /// The sign-in in progress: its task owns the flow; a pasted address
-    /// or a cancel reaches it here.
-    login: Mutex<Option<tokio::sync::mpsc::Sender<LoginInput>>>,
-    /// What the window shows of the sign-in in progress.
-    login_view: Mutex<Option<LoginView>>,
-    /// The Cloud project the sign-in in progress is for.
-    login_project: Mutex<Option<String>>,
+    /// A sign-in hosted here, when no resident runs to host it (the
+    /// resident's outlives the window).
+    local_login: Arc<super::login_host::LoginHost>,
+    /// Whether the sign-in in progress is the resident's.
+    remote_login: std::sync::atomic::AtomicBool,
+    /// The last sign-in results said, the resident's and the local one's.
+    login_results_seen: Mutex<(u64, u64)>,
+    /// Wakes the run loop to publish (a local sign-in moved on).
+    wake: Arc<tokio::sync::Notify>,
     notice: Mutex<Option<Notice>>,
     /// The last file chosen in a file dialog.
     picked: Mutex<Option<(u64, Field, PathBuf)>>,
@@ -71,15 +65,27 @@ impl Backend {
         google: GoogleClient,
         snapshots: watch::Sender<Snapshot>,
     ) -> Arc<Self> {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let local_login = {
+            let config_file = paths.config_file.clone();
+            let wake = wake.clone();
+            super::login_host::LoginHost::new(
+                store.clone(),
+                google.clone(),
+                move || Config::load_or_init(&config_file).map_err(|e| e.to_string()),
+                move || wake.notify_one(),
+            )
+        };
         Arc::new(Self {
             socket: control::socket_path(&paths.db_file),
             paths,
             store,
             keyed: crate::upstream::keyed::KeyedClient::new(google.http()),
             google,
-            login: Mutex::new(None),
-            login_view: Mutex::new(None),
-            login_project: Mutex::new(None),
+            local_login,
+            remote_login: std::sync::atomic::AtomicBool::new(false),
+            login_results_seen: Mutex::new((0, 0)),
+            wake,
             notice: Mutex::new(None),
             picked: Mutex::new(None),
             notice_seq: std::sync::atomic::AtomicU64::new(0),
@@ -104,6 +110,7 @@ impl Backend {
                     None => return,
                 },
                 _ = ticker.tick() => {}
+                () = self.wake.notified() => {}
             }
             self.publish(&ctx).await;
         }
@@ -263,7 +270,7 @@ impl Backend {
                 Vec::new()
             }
         };
-        let (gateway_state, recent, focus) =
+        let (gateway_state, recent, focus, remote_login) =
             match control::send(&self.socket, &ControlRequest::Status).await {
                 Ok(ControlResponse::Status(status)) => (
                     match status.gateway {
@@ -273,6 +280,7 @@ impl Backend {
                     },
                     status.recent,
                     Some(status.focus_requests),
+                    Some((status.login, status.login_result)),
                 ),
                 _ => (
                     GatewayState::Failed(
@@ -280,8 +288,10 @@ impl Backend {
                     ),
                     Vec::new(),
                     None,
+                    None,
                 ),
             };
+        let login = self.login_state(remote_login);
         let midnight_ms = chrono::Local::now()
             .date_naive()
             .and_hms_opt(0, 0, 0)
@@ -316,7 +326,7 @@ impl Backend {
                 config_file: self.paths.config_file.clone(),
                 data_file: self.paths.db_file.clone(),
             },
-            login: self.login_view.lock().clone(),
+            login,
             launch_at_login: super::autostart::Autostart::for_current_exe()
                 .and_then(|a| a.is_enabled())
                 .unwrap_or(config.desktop.launch_at_login),
@@ -327,6 +337,35 @@ impl Backend {
             now,
         };
         (snapshot, focus)
+    }
+
+    /// The sign-in to show (the resident's, else the local one), saying
+    /// each new result of either once.
+    fn login_state(
+        &self,
+        remote: Option<(Option<LoginView>, Option<super::login_host::LoginResult>)>,
+    ) -> Option<LoginView> {
+        let (remote_view, remote_result) = remote.unwrap_or((None, None));
+        let local_result = self.local_login.result();
+        let mut seen = self.login_results_seen.lock();
+        let mut said = Vec::new();
+        if let Some(result) = remote_result.filter(|r| r.seq > seen.0) {
+            seen.0 = result.seq;
+            said.push(result);
+        }
+        if let Some(result) = local_result.filter(|r| r.seq > seen.1) {
+            seen.1 = result.seq;
+            said.push(result);
+        }
+        drop(seen);
+        for result in said {
+            if result.about_paste {
+                self.say_about(Field::LoginCode, result.error, result.text);
+            } else {
+                self.say(result.error, result.text);
+            }
+        }
+        remote_view.or_else(|| self.local_login.view())
     }
 
     fn fresh_usage(&self) -> Option<Arc<Vec<super::model::UsageBucket>>> {
@@ -405,53 +444,58 @@ impl Backend {
                 self.say(false, "a new API key was made: update your clients");
             }
             Command::StartLogin { client, project } => {
-                let config = match self.config() {
-                    Ok(config) => config,
-                    Err(error) => return self.say(true, error),
-                };
-                match accounts::login::start(&config, Some(&client)).await {
-                    Ok(flow) => {
-                        *self.login_view.lock() = Some(LoginView {
-                            url: flow.url.clone(),
-                            accepts_paste: flow.accepts_paste(),
-                            port: flow.port(),
-                        });
-                        *self.login_project.lock() = project;
-                        self.say(
-                            false,
-                            if flow.accepts_paste() {
-                                "sign in in the browser, or paste the code below"
-                            } else {
-                                "sign in in a browser that reaches this computer's sign-in port"
-                            },
-                        );
-                        let (input, inputs) = tokio::sync::mpsc::channel(4);
-                        let own = input.downgrade();
-                        // A sign-in started over another one replaces it.
-                        if let Some(previous) = self.login.lock().replace(input) {
-                            let _ = previous.try_send(LoginInput::Cancel);
-                        }
-                        tokio::spawn(self.clone().wait_for_browser(flow, (own, inputs), ctx));
+                let hint = |view: &LoginView| {
+                    if view.accepts_paste {
+                        "sign in in the browser, or paste the code below"
+                    } else {
+                        "sign in in a browser that reaches this computer's sign-in port"
                     }
-                    Err(error) => self.say(true, error.to_string()),
+                };
+                // The resident hosts it when it runs: closing the window
+                // then does not cancel the sign-in.
+                let request = ControlRequest::StartLogin {
+                    client: client.clone(),
+                    project: project.clone(),
+                };
+                match control::send(&self.socket, &request).await {
+                    Ok(ControlResponse::Login(view)) => {
+                        self.local_login.cancel();
+                        self.remote_login.store(true, Ordering::SeqCst);
+                        self.say(false, hint(&view));
+                    }
+                    Ok(ControlResponse::Error { error }) => self.say(true, error),
+                    Ok(_) | Err(_) => match self.local_login.start(&client, project).await {
+                        Ok(view) => {
+                            self.remote_login.store(false, Ordering::SeqCst);
+                            self.say(false, hint(&view));
+                        }
+                        Err(error) => self.say(true, error),
+                    },
                 }
+                let _ = ctx;
             }
             Command::SubmitLoginCode(pasted) => {
-                let input = self.login.lock().clone();
-                let sent = match input {
-                    Some(input) => input.send(LoginInput::Paste(pasted)).await.is_ok(),
-                    None => false,
+                let sent = if self.remote_login.load(Ordering::SeqCst) {
+                    match control::send(&self.socket, &ControlRequest::SubmitLoginCode(pasted))
+                        .await
+                    {
+                        Ok(ControlResponse::Done { ok: true }) => Ok(()),
+                        Ok(ControlResponse::Error { error }) => Err(error),
+                        Ok(_) => Err("no sign-in is in progress".to_owned()),
+                        Err(error) => Err(error.to_string()),
+                    }
+                } else {
+                    self.local_login.paste(pasted).await
                 };
-                if !sent {
-                    self.say(true, "no sign-in is in progress");
+                if let Err(error) = sent {
+                    self.say(true, error);
                 }
             }
             Command::CancelLogin => {
-                if let Some(input) = self.login.lock().take() {
-                    let _ = input.try_send(LoginInput::Cancel);
+                if self.remote_login.swap(false, Ordering::SeqCst) {
+                    let _ = control::send(&self.socket, &ControlRequest::CancelLogin).await;
                 }
-                *self.login_view.lock() = None;
-                *self.login_project.lock() = None;
+                self.local_login.cancel();
                 self.say(false, "sign-in cancelled");
             }
             Command::AddRefreshToken {
@@ -580,81 +624,6 @@ impl Backend {
             *self.picked.lock() = Some((seq, field, file.path().to_path_buf()));
             self.publish(&ctx).await;
         }
-    }
-
-    /// Owns a sign-in until the browser comes back, an address is pasted
-    /// (a wrong one is said, and the wait goes on), or it is cancelled.
-    async fn wait_for_browser(
-        self: Arc<Self>,
-        mut flow: LoginFlow,
-        (own, mut inputs): (
-            tokio::sync::mpsc::WeakSender<LoginInput>,
-            tokio::sync::mpsc::Receiver<LoginInput>,
-        ),
-        ctx: egui::Context,
-    ) {
-        // Done with this sign-in: forget its input, unless a newer one took
-        // its place.
-        let forget = |backend: &Self| {
-            let mut login = backend.login.lock();
-            if login
-                .as_ref()
-                .zip(own.upgrade())
-                .is_some_and(|(current, own)| current.same_channel(&own))
-            {
-                login.take();
-            }
-        };
-        let code = loop {
-            tokio::select! {
-                code = flow.wait() => break Some(code),
-                input = inputs.recv() => match input {
-                    Some(LoginInput::Paste(pasted)) => match flow.code_from_paste(&pasted) {
-                        Ok(code) => break Some(Ok(code)),
-                        Err(error) => {
-                            self.say_about(Field::LoginCode, true, error.to_string());
-                            self.publish(&ctx).await;
-                        }
-                    },
-                    // Cancelled (or replaced): the flow's local server stops.
-                    Some(LoginInput::Cancel) | None => break None,
-                },
-            }
-        };
-        match code {
-            Some(Ok(code)) => {
-                forget(&self);
-                self.finish_login(flow, code).await;
-            }
-            Some(Err(error)) => {
-                forget(&self);
-                if self.login_view.lock().is_some() {
-                    self.say(true, error.to_string());
-                }
-                *self.login_view.lock() = None;
-            }
-            None => flow.cancel(),
-        }
-        self.publish(&ctx).await;
-    }
-
-    async fn finish_login(&self, flow: LoginFlow, code: String) {
-        *self.login_view.lock() = None;
-        let project = self.login_project.lock().take();
-        let config = match self.config() {
-            Ok(config) => config,
-            Err(error) => return self.say(true, error),
-        };
-        self.say_added(
-            flow.finish(
-                &self.google,
-                &config,
-                &self.store,
-                &code,
-                project.as_deref(),
-            )
-            .await,
-        )
     }
 
     async fn import(&self, path: PathBuf) {

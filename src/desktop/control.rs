@@ -28,6 +28,15 @@ pub enum ControlRequest {
     StopGateway,
     ShowWindow,
     Quit,
+    /// Starts a browser sign-in hosted by the resident (it outlives the
+    /// window); answered with [`ControlResponse::Login`].
+    StartLogin {
+        client: String,
+        project: Option<String>,
+    },
+    /// The address the browser ended on, or the code, for that sign-in.
+    SubmitLoginCode(String),
+    CancelLogin,
 }
 
 /// What the resident knows that the window cannot read from disk.
@@ -38,6 +47,11 @@ pub struct ResidentStatus {
     pub recent: Vec<RequestRecord>,
     /// Increases each time the window is asked to come forward.
     pub focus_requests: u64,
+    /// The sign-in the resident hosts, and how its last step ended.
+    #[serde(default)]
+    pub login: Option<super::model::LoginView>,
+    #[serde(default)]
+    pub login_result: Option<super::login_host::LoginResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +66,7 @@ pub enum GatewayStatus {
 #[serde(untagged)]
 pub enum ControlResponse {
     Status(ResidentStatus),
+    Login(super::model::LoginView),
     Done { ok: bool },
     Error { error: String },
 }
@@ -300,7 +315,16 @@ mod tests {
                     },
                     recent: Vec::new(),
                     focus_requests: self.0.load(Ordering::SeqCst),
+                    login: None,
+                    login_result: None,
                 }),
+                ControlRequest::StartLogin { client, .. } => {
+                    ControlResponse::Login(crate::desktop::model::LoginView {
+                        url: format!("https://accounts.google.com/?client={client}"),
+                        accepts_paste: true,
+                        port: 1,
+                    })
+                }
                 _ => ControlResponse::Error { error: "no".into() },
             }
         }
@@ -329,6 +353,15 @@ mod tests {
         );
         match send(&socket, &ControlRequest::Status).await.unwrap() {
             ControlResponse::Status(status) => assert_eq!(status.focus_requests, 1),
+            other => panic!("{other:?}"),
+        }
+        // A sign-in's view comes back as itself (not as another answer).
+        let start = ControlRequest::StartLogin {
+            client: "gemini-cli".into(),
+            project: None,
+        };
+        match send(&socket, &start).await.unwrap() {
+            ControlResponse::Login(view) => assert!(view.url.ends_with("client=gemini-cli")),
             other => panic!("{other:?}"),
         }
         assert!(matches!(

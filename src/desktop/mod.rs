@@ -18,6 +18,7 @@ pub mod autostart;
 pub mod backend;
 pub mod control;
 pub mod icons;
+pub mod login_host;
 pub mod model;
 pub mod notify;
 pub mod resident;

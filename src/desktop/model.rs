@@ -166,7 +166,7 @@ pub struct PathsView {
     pub data_file: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoginView {
     /// The address to open (shown with a copy button).
     pub url: String,

@@ -56,12 +56,24 @@ pub struct Resident {
     ),
     /// The app's icon as a PNG file, for notifications (written at start).
     notice_icon: Option<PathBuf>,
+    /// A browser sign-in started from the window, hosted here so that
+    /// closing the window does not cancel it.
+    login: Arc<super::login_host::LoginHost>,
     /// Quits the whole app.
     pub quit: CancellationToken,
 }
 
 impl Resident {
     pub fn new(paths: Paths, state: AppState) -> Self {
+        let login = {
+            let config = state.config.clone();
+            super::login_host::LoginHost::new(
+                state.store.clone(),
+                state.google.clone(),
+                move || Ok((**config.load()).clone()),
+                || {},
+            )
+        };
         Self {
             state,
             gateway: tokio::sync::Mutex::new(None),
@@ -75,6 +87,7 @@ impl Resident {
                 (tx, Mutex::new(rx))
             },
             notice_icon: write_notice_icon(&paths),
+            login,
             paths,
             quit: CancellationToken::new(),
         }
@@ -454,7 +467,23 @@ impl ControlHandler for Resident {
                 gateway: self.gateway_status(),
                 recent: self.state.recent.newest(300),
                 focus_requests: self.focus_requests.load(Ordering::SeqCst),
+                login: self.login.view(),
+                login_result: self.login.result(),
             }),
+            ControlRequest::StartLogin { client, project } => {
+                match self.login.start(&client, project).await {
+                    Ok(view) => ControlResponse::Login(view),
+                    Err(error) => ControlResponse::Error { error },
+                }
+            }
+            ControlRequest::SubmitLoginCode(pasted) => match self.login.paste(pasted).await {
+                Ok(()) => ControlResponse::Done { ok: true },
+                Err(error) => ControlResponse::Error { error },
+            },
+            ControlRequest::CancelLogin => {
+                self.login.cancel();
+                ControlResponse::Done { ok: true }
+            }
             ControlRequest::StartGateway => match self.start_gateway().await {
                 Ok(()) => ControlResponse::Done { ok: true },
                 Err(error) => ControlResponse::Error { error },
