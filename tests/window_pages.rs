@@ -1989,6 +1989,10 @@ fn dashboard_cards_give_the_numbers_at_a_glance() {
     harness.get_by_label("alice@example.com · gemini-2.5-flash · resets in 30m");
     harness.get_by_label("Requests today");
     harness.get_by_label("Errors today");
+    // The ready account with the most left of what binds it.
+    harness.get_by_label("Best account now");
+    harness.get_by_label("alice@example.com");
+    harness.get_by_label("gemini-2.5-pro 75% left");
     // With windows, a group's card is its binding window.
     let harness = window_with(google_2026_snapshot(), Page::Dashboard);
     harness.get_by_label("Lowest Claude/GPT quota");

@@ -3,7 +3,7 @@
 
 use super::WindowUi;
 use super::palette::Severity;
-use super::widgets::{copy_button, stat_card, thousands};
+use super::widgets::{copy_button, name_card, stat_card, thousands};
 use crate::desktop::model::{AccountView, Command, Snapshot, binding_window, window_name};
 use crate::store::{AccountStatus, model_group};
 
@@ -115,6 +115,29 @@ fn cards(ui: &mut egui::Ui, snapshot: &Snapshot, next: &mut dyn FnMut(&mut egui:
         &caption,
         Some(severity),
     );
+    next(ui);
+    // The ready account with the most left of what binds it.
+    let best = MODEL_FAMILIES
+        .iter()
+        .filter_map(|(_, family, group)| best_account(accounts, family, group))
+        .filter(|best| is_ready(best.account))
+        .max_by(|a, b| a.remaining.total_cmp(&b.remaining));
+    match best {
+        Some(best) => name_card(
+            ui,
+            "Best account now",
+            &best.account.email,
+            &format!("{} {}% left", best.quota, percent(best.remaining)),
+            Some(Severity::Ok),
+        ),
+        None => name_card(
+            ui,
+            "Best account now",
+            "none ready",
+            "see Accounts",
+            Some(Severity::NeedsUser),
+        ),
+    };
     next(ui);
     for (group, title) in [("gemini", "Gemini quota"), ("3p", "Claude/GPT quota")] {
         match lowest_in_group(accounts, group, snapshot.now) {

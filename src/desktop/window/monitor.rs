@@ -376,7 +376,7 @@ impl Column {
             Column::Time => 64.0,
             Column::Protocol => 66.0,
             Column::Route => 120.0,
-            Column::Model => 200.0,
+            Column::Model => 210.0,
             Column::Account => 150.0,
             Column::Status => 44.0,
             Column::Latency => 118.0,

@@ -174,6 +174,28 @@ pub(super) fn stat_card(
     caption: &str,
     severity: Option<super::palette::Severity>,
 ) -> egui::Response {
+    card(ui, title, value, 22.0, caption, severity)
+}
+
+/// A card whose value is a name (an account), in text size.
+pub(super) fn name_card(
+    ui: &mut egui::Ui,
+    title: &str,
+    value: &str,
+    caption: &str,
+    severity: Option<super::palette::Severity>,
+) -> egui::Response {
+    card(ui, title, value, 15.0, caption, severity)
+}
+
+fn card(
+    ui: &mut egui::Ui,
+    title: &str,
+    value: &str,
+    value_size: f32,
+    caption: &str,
+    severity: Option<super::palette::Severity>,
+) -> egui::Response {
     let visuals = ui.visuals().clone();
     egui::Frame::new()
         .fill(visuals.faint_bg_color.gamma_multiply(3.0))
@@ -190,7 +212,15 @@ pub(super) fn stat_card(
                         .color(visuals.weak_text_color()),
                 );
                 let color = severity.map_or(visuals.strong_text_color(), |s| s.color(&visuals));
-                ui.label(egui::RichText::new(value).size(22.0).strong().color(color));
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(value)
+                            .size(value_size)
+                            .strong()
+                            .color(color),
+                    )
+                    .truncate(),
+                );
                 if !caption.is_empty() {
                     ui.add(
                         egui::Label::new(
