@@ -42,6 +42,7 @@ pub fn port_holder(port: u16) -> Option<PortHolder> {
 }
 
 /// The inodes of the sockets in a `/proc/net/tcp` table listening on `port`.
+#[cfg(any(target_os = "linux", test))]
 fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
     const LISTEN: &str = "0A";
     table
