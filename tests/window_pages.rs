@@ -2034,3 +2034,30 @@ fn settings_switch_each_notification_kind_and_the_log_bodies() {
     harness.run();
     assert!(harness.state().commands.is_empty());
 }
+
+#[test]
+fn a_refused_setting_says_why_beside_it_until_it_is_saved() {
+    let refused = "gateway.port: port 18046 is in use by another program, nginx (pid 40)";
+    let mut noticed = snapshot();
+    noticed.notice = notice(
+        1,
+        true,
+        refused,
+        Some(Field::Config("gateway.port".to_owned())),
+    );
+    let mut harness = window_with(noticed, Page::ApiProxy);
+    harness.run();
+    // Beside the Port field and in a toast; the toast fades, the other stays.
+    assert_eq!(harness.query_all_by_label(refused).count(), 2);
+    wait(&mut harness, 9.0);
+    assert_eq!(harness.query_all_by_label(refused).count(), 1);
+    // Saved later: it goes.
+    harness.state_mut().snapshot.notice = notice(
+        2,
+        false,
+        "gateway.port saved",
+        Some(Field::Config("gateway.port".to_owned())),
+    );
+    harness.run();
+    assert!(harness.query_by_label(refused).is_none());
+}

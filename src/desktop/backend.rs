@@ -420,7 +420,6 @@ impl Backend {
         }
     }
 
-    /// Runs one command from the window.
     /// Runs one command; what it says is tagged with the input it came from.
     pub async fn execute(self: Arc<Self>, command: Command, ctx: egui::Context) {
         let field = command.field();

@@ -90,7 +90,16 @@ pub(super) fn take_notice(ctx: &egui::Context, snapshot: &Snapshot, state: &mut 
     }
     drafts.feedback.seen = notice.seq;
     match (&notice.field, notice.error) {
-        (Some(field), true) if is_inline(field) => {
+        (Some(field @ Field::Config(_)), true) => {
+            // Beside the setting, and in a toast: the setting may be on
+            // another page than the one that changed it.
+            drafts
+                .feedback
+                .errors
+                .insert(field.clone(), notice.text.clone());
+            toast(ctx, true, notice.text.clone());
+        }
+        (Some(field), true) => {
             drafts
                 .feedback
                 .errors
@@ -136,9 +145,44 @@ pub(super) fn take_picked(snapshot: &Snapshot, state: &mut WindowUi) {
     drafts.feedback.errors.remove(field);
 }
 
-/// Inputs that show their own error (settings say theirs in a toast).
-fn is_inline(field: &Field) -> bool {
-    !matches!(field, Field::Config(_))
+fn setting_errors_id() -> egui::Id {
+    egui::Id::unique("switchyard setting errors")
+}
+
+/// Makes the settings' errors readable by the setting widgets, which see
+/// only their `Ui` (call before the pages are drawn).
+pub(super) fn share_setting_errors(ctx: &egui::Context, feedback: &FieldErrors) {
+    let errors: HashMap<String, String> = feedback
+        .errors
+        .iter()
+        .filter_map(|(field, error)| match field {
+            Field::Config(key) => Some((key.clone(), error.clone())),
+            _ => None,
+        })
+        .collect();
+    ctx.data_mut(|data| data.insert_temp(setting_errors_id(), errors));
+}
+
+/// The error the last change of setting `key` got, if it still stands.
+pub(super) fn setting_error(ui: &egui::Ui, key: &str) -> Option<String> {
+    ui.data(|data| {
+        data.get_temp::<HashMap<String, String>>(setting_errors_id())
+            .and_then(|errors| errors.get(key).cloned())
+    })
+}
+
+/// The error of setting `key`, in the error colour, where it is drawn.
+pub(super) fn setting_error_ui(ui: &mut egui::Ui, key: &str) {
+    if let Some(error) = setting_error(ui, key) {
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(error)
+                    .small()
+                    .color(ui.visuals().error_fg_color),
+            )
+            .wrap(),
+        );
+    }
 }
 
 /// The error about `field`, if any, in the error colour under it.

@@ -220,6 +220,7 @@ pub fn window_ui(
     let ctx = ui.ctx().clone();
     feedback::take_notice(&ctx, snapshot, state);
     feedback::take_picked(snapshot, state);
+    feedback::share_setting_errors(&ctx, &state.drafts.feedback);
     // The navigation gives up width first when the window is narrow.
     let narrow = ctx.content_rect().width() < 900.0;
     egui::Panel::left("navigation")

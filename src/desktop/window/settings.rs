@@ -198,4 +198,5 @@ fn config_checkbox(
     if ui.checkbox(&mut value, label).changed() {
         set_config(commands, key, value);
     }
+    super::feedback::setting_error_ui(ui, key);
 }

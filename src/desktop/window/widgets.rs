@@ -76,6 +76,8 @@ pub(super) fn config_number<T>(
     let response = ui
         .add(egui::DragValue::new(&mut value).range(range))
         .labelled_by(label_response.id);
+    // A refused value (the port taken, …) says why, beside the field.
+    super::feedback::setting_error_ui(ui, key);
     if response.dragged() || response.has_focus() {
         ui.data_mut(|data| data.insert_temp(draft_id, value));
         return;
