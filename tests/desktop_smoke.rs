@@ -124,6 +124,27 @@ fn windows_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// Starts `switchyard window`, on `page` (`accounts`, …) if given.
+fn spawn_window(binary: &Binary, page: Option<&str>) -> Child {
+    let mut command = binary.command();
+    command
+        .arg("window")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(page) = page {
+        command.env(switchyard::desktop::ENV_WINDOW_PAGE, page);
+    }
+    command.spawn().unwrap()
+}
+
+/// The X window of process `pid`, once it is mapped.
+async fn mapped_window(pid: u32, what: &str) -> String {
+    wait_until(what, Duration::from_secs(30), || {
+        windows_of(pid).into_iter().next()
+    })
+    .await
+}
+
 fn any_switchyard_window() -> bool {
     Command::new("xdotool")
         .args(["search", "--name", "^Switchyard$"])
@@ -398,10 +419,7 @@ async fn the_desktop_app_end_to_end() {
             .and_then(|p| p.trim().parse::<u32>().ok())
     })
     .await;
-    let window = wait_until("the window to map", Duration::from_secs(30), || {
-        windows_of(window_pid).into_iter().next()
-    })
-    .await;
+    let window = mapped_window(window_pid, "the window to map").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     screenshot(&window, &out.join("dashboard.png"));
     xdotool(&["windowsize", &window, "800", "560"]);
@@ -424,19 +442,8 @@ async fn the_desktop_app_end_to_end() {
     // 4. Every page, each from a window opened on it, at 1000×680 and at
     // 800×560.
     for page in &PAGES[1..] {
-        let mut child = binary
-            .command()
-            .arg("window")
-            .env("SWITCHYARD_WINDOW_PAGE", page)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let id = child.id();
-        let window = wait_until("a page window", Duration::from_secs(30), || {
-            windows_of(id).into_iter().next()
-        })
-        .await;
+        let mut child = spawn_window(&binary, Some(page));
+        let window = mapped_window(child.id(), "a page window").await;
         xdotool(&["windowsize", &window, "1000", "680"]);
         tokio::time::sleep(Duration::from_secs(3)).await;
         screenshot(&window, &out.join(format!("{page}.png")));
@@ -448,18 +455,9 @@ async fn the_desktop_app_end_to_end() {
     }
 
     // 5. The window opens where it was left, at the size it was left.
-    let mut child = binary
-        .command()
-        .arg("window")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_window(&binary, None);
     let id = child.id();
-    let window = wait_until("a window", Duration::from_secs(30), || {
-        windows_of(id).into_iter().next()
-    })
-    .await;
+    let window = mapped_window(id, "a window").await;
     xdotool(&["windowsize", &window, "900", "620"]);
     xdotool(&["windowmove", &window, "40", "30"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -475,18 +473,8 @@ async fn the_desktop_app_end_to_end() {
     let saved = std::fs::read_to_string(logs.join("window-state.json")).unwrap();
     let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
     assert_eq!(saved["window_size"], json!([900.0, 620.0]), "{saved}");
-    let mut child = binary
-        .command()
-        .arg("window")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let id = child.id();
-    let window = wait_until("the window again", Duration::from_secs(30), || {
-        windows_of(id).into_iter().next()
-    })
-    .await;
+    let mut child = spawn_window(&binary, None);
+    let window = mapped_window(child.id(), "the window again").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let geometry = Command::new("xdotool")
         .args(["getwindowgeometry", &window])
@@ -500,14 +488,7 @@ async fn the_desktop_app_end_to_end() {
 
     // 6. Copy and paste through the real X clipboard, the window driven as a
     // screen reader would drive it (AccessKit over AT-SPI).
-    let mut child = binary
-        .command()
-        .arg("window")
-        .env(switchyard::desktop::ENV_WINDOW_PAGE, "api_proxy")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_window(&binary, Some("api_proxy"));
     let id = child.id().to_string();
     let names = wait_until(
         "the window on the accessibility bus",

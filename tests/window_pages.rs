@@ -227,22 +227,7 @@ fn snapshot() -> Snapshot {
 }
 
 fn window_with(snapshot: Snapshot, page: Page) -> Harness<'static, Window> {
-    let window = Window {
-        snapshot,
-        ui: WindowUi {
-            page,
-            ..WindowUi::default()
-        },
-        commands: Vec::new(),
-    };
-    Harness::builder()
-        .with_size([1400.0, 2400.0])
-        .build_ui_state(
-            |ui, window: &mut Window| {
-                window_ui(ui, &window.snapshot, &mut window.ui, &mut window.commands);
-            },
-            window,
-        )
+    window_sized(snapshot, page, [1400.0, 2400.0])
 }
 
 fn window(page: Page) -> Harness<'static, Window> {

@@ -118,17 +118,8 @@ impl Backend {
 
     /// Says what adding or signing in an account did.
     fn say_added(&self, result: Result<AddedAccount, AddAccountError>) {
-        match result {
-            Ok(added) => self.say(
-                false,
-                format!(
-                    "{} {}",
-                    if added.created { "added" } else { "updated" },
-                    added.email
-                ),
-            ),
-            Err(error) => self.say(true, error.to_string()),
-        }
+        let (error, text) = super::login_host::added_text(result);
+        self.say(error, text);
     }
 
     /// A new notice (the window shows it once).
@@ -471,7 +462,6 @@ impl Backend {
                         Err(error) => self.say(true, error),
                     },
                 }
-                let _ = ctx;
             }
             Command::SubmitLoginCode(pasted) => {
                 let sent = if self.remote_login.load(Ordering::SeqCst) {

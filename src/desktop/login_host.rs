@@ -212,17 +212,22 @@ impl LoginHost {
     }
 
     fn say_added(&self, result: Result<AddedAccount, AddAccountError>) {
-        match result {
-            Ok(added) => self.say(
-                false,
-                format!(
-                    "{} {}",
-                    if added.created { "added" } else { "updated" },
-                    added.email
-                ),
-                false,
+        let (error, text) = added_text(result);
+        self.say(error, text, false);
+    }
+}
+
+/// What adding or signing in an account did: (is_error, text).
+pub fn added_text(result: Result<AddedAccount, AddAccountError>) -> (bool, String) {
+    match result {
+        Ok(added) => (
+            false,
+            format!(
+                "{} {}",
+                if added.created { "added" } else { "updated" },
+                added.email
             ),
-            Err(error) => self.say(true, error.to_string(), false),
-        }
+        ),
+        Err(error) => (true, error.to_string()),
     }
 }

@@ -28,7 +28,6 @@ use super::tray::{Tray, TrayAction, TrayView};
 use crate::config::{Config, Paths};
 use crate::desktop::model::{QuotaWindow, binding_window, window_share};
 use crate::gateway::{AppState, Gateway, bind};
-use crate::pool::PoolEvent;
 use crate::store::{AccountStatus, Store, now_unix};
 
 /// How often the config file is checked for changes made by the window or
@@ -398,46 +397,47 @@ impl Resident {
 
     /// Turns pool events into desktop notifications.
     async fn notify_events(self: Arc<Self>) {
+        use tokio::sync::broadcast::error::RecvError;
         let mut events = self.state.pool.subscribe();
+        // What else this poll (or this burst of requests) finds comes
+        // within moments: notices are gathered from the first one on, then
+        // shown merged, one per account.
+        let mut batch = Vec::new();
+        let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let event: PoolEvent = tokio::select! {
+            let due = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = tokio::select! {
                 () = self.quit.cancelled() => return,
+                () = due => None,
                 event = events.recv() => match event {
-                    Ok(event) => event,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return,
+                    Ok(event) => Some(event),
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => None,
                 },
             };
-            let config = self.config();
-            let Some(first) =
-                self.notifications
-                    .lock()
-                    .decide(&event, &config.notifications, now_unix())
-            else {
+            let Some(event) = event else {
+                deadline = None;
+                for notice in merge_notices(std::mem::take(&mut batch)) {
+                    self.show_notice(&notice);
+                }
+                if events.is_closed() {
+                    return;
+                }
                 continue;
             };
-            // What else this poll (or this burst of requests) finds comes
-            // within moments: one notification per account, not one each.
-            let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + NOTICE_BATCH;
-            loop {
-                let event = tokio::select! {
-                    () = self.quit.cancelled() => return,
-                    () = tokio::time::sleep_until(deadline) => break,
-                    event = events.recv() => match event {
-                        Ok(event) => event,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => break,
-                    },
-                };
-                let notice =
-                    self.notifications
-                        .lock()
-                        .decide(&event, &config.notifications, now_unix());
-                batch.extend(notice);
-            }
-            for notice in merge_notices(batch) {
-                self.show_notice(&notice);
+            let config = self.config();
+            let notice =
+                self.notifications
+                    .lock()
+                    .decide(&event, &config.notifications, now_unix());
+            if let Some(notice) = notice {
+                batch.push(notice);
+                deadline.get_or_insert_with(|| tokio::time::Instant::now() + NOTICE_BATCH);
             }
         }
     }

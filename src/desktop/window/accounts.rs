@@ -140,28 +140,61 @@ pub fn accounts_ui(
         .wrap(),
     );
     let drafts = &mut state.drafts;
-    ui.horizontal_wrapped(|ui| {
-        let field = labelled_text_field(ui, "Export to", &mut drafts.export_path, 280.0);
-        let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::ExportPath);
-        if ui
-            .button("Choose…")
-            .accessible_name("Choose where to export")
-            .clicked()
-        {
-            commands.push(Command::PickFile {
-                field: Field::ExportPath,
-                save: true,
-            });
-        }
-        let path = drafts.export_path.trim();
-        let clicked = ui
-            .add_enabled(!path.is_empty(), egui::Button::new("Export"))
-            .clicked();
-        if (clicked || entered) && !path.is_empty() {
-            commands.push(Command::ExportFile(PathBuf::from(path)));
-        }
-    });
-    field_error_ui(ui, &drafts.feedback, &Field::ExportPath);
+    let file = FileRow {
+        label: "Export to",
+        width: 280.0,
+        field: Field::ExportPath,
+        choose: "Choose where to export",
+        save: true,
+        action: "Export",
+    };
+    if let Some(path) = file.ui(ui, &mut drafts.export_path, &mut drafts.feedback, commands) {
+        commands.push(Command::ExportFile(path));
+    }
+}
+
+/// A path field with its "Choose…" (the system's file dialog) and action
+/// buttons, its error under it; Enter acts like the action button.
+struct FileRow {
+    label: &'static str,
+    width: f32,
+    field: Field,
+    /// The accessible name of the "Choose…" button.
+    choose: &'static str,
+    /// A file to write (a save dialog) rather than one to read.
+    save: bool,
+    action: &'static str,
+}
+
+impl FileRow {
+    /// Draws the row; returns the path when the action was asked for.
+    fn ui(
+        &self,
+        ui: &mut egui::Ui,
+        path: &mut String,
+        feedback: &mut FieldErrors,
+        commands: &mut Vec<Command>,
+    ) -> Option<PathBuf> {
+        let acted = ui
+            .horizontal_wrapped(|ui| {
+                let input = labelled_text_field(ui, self.label, path, self.width);
+                let entered = watch_input(ui, &input, feedback, &self.field);
+                if ui.button("Choose…").accessible_name(self.choose).clicked() {
+                    commands.push(Command::PickFile {
+                        field: self.field.clone(),
+                        save: self.save,
+                    });
+                }
+                let chosen = path.trim();
+                let clicked = ui
+                    .add_enabled(!chosen.is_empty(), egui::Button::new(self.action))
+                    .clicked();
+                ((clicked || entered) && !chosen.is_empty()).then(|| PathBuf::from(chosen))
+            })
+            .inner;
+        field_error_ui(ui, feedback, &self.field);
+        acted
+    }
 }
 
 /// The ways to add an account, in a dialog over the list.
@@ -857,28 +890,17 @@ fn add_account_ui(
 
     ui.add_space(8.0);
     ui.strong("Import a file");
-    ui.horizontal(|ui| {
-        let field = labelled_text_field(ui, "File to import", &mut drafts.import_path, 260.0);
-        let entered = watch_input(ui, &field, &mut drafts.feedback, &Field::ImportPath);
-        if ui
-            .button("Choose…")
-            .accessible_name("Choose a file to import")
-            .clicked()
-        {
-            commands.push(Command::PickFile {
-                field: Field::ImportPath,
-                save: false,
-            });
-        }
-        let path = drafts.import_path.trim();
-        let clicked = ui
-            .add_enabled(!path.is_empty(), egui::Button::new("Import"))
-            .clicked();
-        if (clicked || entered) && !path.is_empty() {
-            commands.push(Command::ImportFile(PathBuf::from(path)));
-        }
-    });
-    field_error_ui(ui, &drafts.feedback, &Field::ImportPath);
+    let file = FileRow {
+        label: "File to import",
+        width: 260.0,
+        field: Field::ImportPath,
+        choose: "Choose a file to import",
+        save: false,
+        action: "Import",
+    };
+    if let Some(path) = file.ui(ui, &mut drafts.import_path, &mut drafts.feedback, commands) {
+        commands.push(Command::ImportFile(path));
+    }
     ui.weak("A JSON list of {\"email\", \"refresh_token\", \"client\"}; each entry is checked and reported.");
 }
 

@@ -181,42 +181,24 @@ fn cards(ui: &mut egui::Ui, snapshot: &Snapshot, next: &mut dyn FnMut(&mut egui:
 }
 
 /// The least quota left in `group` over the accounts that serve, and whose
-/// it is: each account's binding window of the group, or its lowest model
-/// of the group.
+/// it is (counted as [`best_account`] counts them).
 fn lowest_in_group(accounts: &[AccountView], group: &str, now: i64) -> Option<(f64, String)> {
     accounts
         .iter()
         .filter(|a| a.status == AccountStatus::Active)
-        .filter_map(|account| {
-            if !account.windows.is_empty() {
-                let windows: Vec<_> = account
-                    .windows
-                    .iter()
-                    .filter(|w| w.group == group)
-                    .cloned()
-                    .collect();
-                let window = binding_window(&windows)?;
-                let share = window.remaining_fraction?;
-                Some((share, account, window_name(window), window.reset_at))
-            } else {
-                account
-                    .quotas
-                    .iter()
-                    .filter(|q| model_group(&q.model) == group)
-                    .filter_map(|q| Some((q.remaining?, q)))
-                    .min_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(share, q)| (share, account, q.model.clone(), q.resets_at))
-            }
-        })
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(share, account, what, resets_at)| {
-            let resets = match resets_at {
+        .flat_map(|account| candidates(account, "", group))
+        .min_by(|a, b| a.remaining.total_cmp(&b.remaining))
+        .map(|lowest| {
+            let resets = match lowest.resets_at {
                 Some(at) if at > now => {
                     format!(" · resets in {}", super::widgets::duration_text(at - now))
                 }
                 _ => String::new(),
             };
-            (share, format!("{} · {what}{resets}", account.email))
+            (
+                lowest.remaining,
+                format!("{} · {}{resets}", lowest.account.email, lowest.quota),
+            )
         })
 }
 
@@ -297,6 +279,47 @@ pub struct BestAccount<'a> {
     /// The model (`gemini-2.5-pro`) or the binding window (`Gemini weekly`).
     pub quota: String,
     pub remaining: f64,
+    /// When that quota resets, if known.
+    pub resets_at: Option<i64>,
+}
+
+/// What counts for `account` in quota group `group`, for models whose name
+/// contains `family` (`""`: all): its binding window of the group when it
+/// has windows, else each such model's quota.
+fn candidates<'a>(account: &'a AccountView, family: &str, group: &str) -> Vec<BestAccount<'a>> {
+    if account.windows.is_empty() {
+        return account
+            .quotas
+            .iter()
+            .filter(|quota| quota.model.contains(family))
+            .filter(|quota| model_group(&quota.model) == group)
+            .filter_map(|quota| {
+                Some(BestAccount {
+                    account,
+                    quota: quota.model.clone(),
+                    remaining: quota.remaining?,
+                    resets_at: quota.resets_at,
+                })
+            })
+            .collect();
+    }
+    let windows: Vec<_> = account
+        .windows
+        .iter()
+        .filter(|w| w.group == group)
+        .cloned()
+        .collect();
+    binding_window(&windows)
+        .and_then(|window| {
+            Some(BestAccount {
+                account,
+                quota: window_name(window),
+                remaining: window.remaining_fraction?,
+                resets_at: window.reset_at,
+            })
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The active account with the most quota left for a model whose name
@@ -311,41 +334,7 @@ pub fn best_account<'a>(
     accounts
         .iter()
         .filter(|account| account.status == AccountStatus::Active)
-        .flat_map(|account| {
-            let candidates: Vec<BestAccount<'a>> = if account.windows.is_empty() {
-                account
-                    .quotas
-                    .iter()
-                    .filter(|quota| quota.model.contains(family))
-                    .filter(|quota| model_group(&quota.model) == group)
-                    .filter_map(|quota| {
-                        Some(BestAccount {
-                            account,
-                            quota: quota.model.clone(),
-                            remaining: quota.remaining?,
-                        })
-                    })
-                    .collect()
-            } else {
-                let windows: Vec<_> = account
-                    .windows
-                    .iter()
-                    .filter(|w| w.group == group)
-                    .cloned()
-                    .collect();
-                binding_window(&windows)
-                    .and_then(|window| {
-                        Some(BestAccount {
-                            account,
-                            quota: window_name(window),
-                            remaining: window.remaining_fraction?,
-                        })
-                    })
-                    .into_iter()
-                    .collect()
-            };
-            candidates
-        })
+        .flat_map(|account| candidates(account, family, group))
         .filter(|best| best.remaining > 0.0)
         .max_by(|a, b| a.remaining.total_cmp(&b.remaining))
 }

@@ -292,7 +292,7 @@ pub fn token_stats_ui(
         grouping,
         CHART_GROUPS,
     );
-    charts_ui(ui, &series, bucket, grouping);
+    charts_ui(ui, &series, bucket);
 
     ui.add_space(12.0);
     ui.heading(match grouping {
@@ -407,7 +407,7 @@ fn bucket_labels(starts: &[i64], bucket: BucketSize) -> Vec<String> {
         .collect()
 }
 
-fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize, grouping: StatsGrouping) {
+fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize) {
     let labels = Arc::new(bucket_labels(&series.starts, bucket));
     let per = bucket.per();
 
@@ -447,7 +447,6 @@ fn charts_ui(ui: &mut egui::Ui, series: &Series, bucket: BucketSize, grouping: S
             .stack_on(&stacked.iter().collect::<Vec<_>>());
         stacked.push(chart);
     }
-    let _ = grouping;
     chart(ui, "stats_tokens", &labels, 200.0).show(ui, |plot_ui| {
         for chart in stacked {
             plot_ui.bar_chart(chart);

@@ -261,34 +261,34 @@ pub fn gateway_state_row(
     commands: &mut Vec<crate::desktop::model::Command>,
 ) {
     use crate::desktop::model::{Command, GatewayState};
-    if let GatewayState::Failed(message) = state {
-        // A long reason wraps above its button instead of pushing it away.
-        ui.add(
-            egui::Label::new(
-                egui::RichText::new(format!("Could not start: {message}"))
-                    .color(ui.visuals().error_fg_color),
-            )
-            .wrap(),
-        );
-        if ui.button("Start gateway").clicked() {
-            commands.push(Command::StartGateway);
-        }
-        return;
-    }
-    ui.horizontal(|ui| match state {
-        GatewayState::Running => {
-            ui.label(running);
-            if ui.button("Stop gateway").clicked() {
-                commands.push(Command::StopGateway);
-            }
-        }
-        GatewayState::Stopped => {
-            ui.label("Stopped");
+    let (text, stop) = match state {
+        GatewayState::Running => (running, true),
+        GatewayState::Stopped => ("Stopped", false),
+        GatewayState::Failed(message) => {
+            // A long reason wraps above its button instead of pushing it away.
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!("Could not start: {message}"))
+                        .color(ui.visuals().error_fg_color),
+                )
+                .wrap(),
+            );
             if ui.button("Start gateway").clicked() {
                 commands.push(Command::StartGateway);
             }
+            return;
         }
-        GatewayState::Failed(_) => {}
+    };
+    ui.horizontal(|ui| {
+        ui.label(text);
+        let (button, command) = if stop {
+            ("Stop gateway", Command::StopGateway)
+        } else {
+            ("Start gateway", Command::StartGateway)
+        };
+        if ui.button(button).clicked() {
+            commands.push(command);
+        }
     });
 }
 
